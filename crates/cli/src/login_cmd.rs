@@ -1,0 +1,76 @@
+//! `pandrop-cli login`: sign in to 6pan and keep the session token in the OS keyring.
+
+use anyhow::Context;
+use clap::Args;
+use pandrop_engine::http;
+use pandrop_engine::provider::pan6;
+use pandrop_engine::secret::secret;
+use pandrop_engine::secrets::{KeyringStore, SecretStore};
+use std::io::BufRead;
+use url::Url;
+
+use crate::CliError;
+use crate::cloud::ProviderArg;
+
+/// Arguments of `login`.
+#[derive(Args)]
+pub(crate) struct LoginArgs {
+    /// Which API to sign in to: 6pan-v1 or 6pan-v2.
+    provider: ProviderArg,
+    /// API base URL [default: the real cloud].
+    #[arg(long)]
+    endpoint: Option<Url>,
+    /// Phone number or user name [default: asked for].
+    #[arg(long)]
+    user: Option<String>,
+    /// Read the password from the first line of standard input instead of asking on the terminal.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+/// Logs in and stores the session token.
+pub(crate) async fn run(args: LoginArgs) -> Result<bool, CliError> {
+    let Some(api) = args.provider.pan6_api() else {
+        return Err(CliError::Usage(
+            "123pan needs no login: export PANDROP_CLIENT_ID and PANDROP_CLIENT_SECRET with your developer credentials".into(),
+        ));
+    };
+    let endpoint = match args.endpoint {
+        Some(url) => url,
+        None => Url::parse(args.provider.default_endpoint()).map_err(|e| CliError::Other(e.into()))?,
+    };
+    let mut stdin = std::io::stdin().lock();
+    let user = match args.user {
+        Some(user) => user,
+        None => {
+            eprint!("Phone number or user name: ");
+            read_line(&mut stdin)?
+        }
+    };
+    let password = if args.password_stdin {
+        read_line(&mut stdin)?
+    } else {
+        rpassword::prompt_password("Password: ").context("reading the password from the terminal")?
+    };
+    if user.is_empty() || password.is_empty() {
+        return Err(CliError::Usage("both a user and a password are needed".into()));
+    }
+    let token = pan6::login(&http::client(), &endpoint, api, &user, &secret(password))
+        .await
+        .map_err(anyhow::Error::from)?;
+    let key = args.provider.token_key(&endpoint);
+    let store = KeyringStore;
+    store.set(&key, &token).map_err(anyhow::Error::from)?;
+    println!(
+        "logged in to {endpoint}; the session token is stored in {}, entry \"{}\"",
+        store.describe(),
+        key.account()
+    );
+    Ok(true)
+}
+
+fn read_line(input: &mut impl BufRead) -> Result<String, CliError> {
+    let mut line = String::new();
+    input.read_line(&mut line).context("reading standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}

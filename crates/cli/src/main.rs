@@ -1,0 +1,96 @@
+//! `pandrop-cli`: hash and upload files to Chinese cloud drives from a terminal or a script.
+
+mod cloud;
+mod hash_cmd;
+mod login_cmd;
+mod output;
+mod sandbox;
+mod upload_cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit status when every file succeeded.
+const EXIT_OK: u8 = 0;
+/// Exit status when at least one file failed.
+const EXIT_FAILED: u8 = 1;
+/// Exit status for usage errors (as clap uses).
+const EXIT_USAGE: u8 = 2;
+
+/// Upload files to 123pan and 6pan: instant when the cloud already has them, parallel slices otherwise.
+#[derive(Parser)]
+#[command(name = "pandrop-cli", version, about)]
+struct Cli {
+    /// Log more (to stderr); repeat for more detail.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print size, MD5 and Qiniu/WCS etag of files, reading each once.
+    Hash(hash_cmd::HashArgs),
+    /// Upload files and folders (folders keep their structure).
+    Upload(upload_cmd::UploadArgs),
+    /// Sign in to 6pan and keep the session token in the OS keyring.
+    Login(login_cmd::LoginArgs),
+    /// Run the built-in sandbox cloud on this machine and print how to reach it.
+    Sandbox(sandbox::SandboxArgs),
+}
+
+/// A failure of the command as a whole (not of one file), with the exit status it maps to.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    /// The command line or environment is incomplete or contradictory.
+    #[error("{0}")]
+    Usage(String),
+    /// Something else stopped the command.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Hash(args) => hash_cmd::run(args).await,
+            Command::Upload(args) => upload_cmd::run(args, cli.verbose > 0).await,
+            Command::Login(args) => login_cmd::run(args).await,
+            Command::Sandbox(args) => sandbox::run(args).await,
+        }
+    });
+    match result {
+        Ok(all_ok) => ExitCode::from(if all_ok { EXIT_OK } else { EXIT_FAILED }),
+        Err(CliError::Usage(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(CliError::Other(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info,pandrop_engine=info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PANDROP_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

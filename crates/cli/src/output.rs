@@ -1,0 +1,125 @@
+//! How results and progress reach the user: progress bars on a terminal, plain lines otherwise, or one
+//! JSON object per file per line.
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use pandrop_engine::Error;
+use pandrop_engine::provider::pan6::OfflineStarted;
+use pandrop_engine::transfer::{Outcome, Phase, Progress, TransferReport};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Where output goes.
+pub(crate) struct Output {
+    json: bool,
+    bars: Option<MultiProgress>,
+}
+
+impl Output {
+    /// JSON lines when asked; bars only when stderr is a terminal and not in JSON mode.
+    pub(crate) fn new(json: bool) -> Self {
+        let bars = (!json && std::io::stderr().is_terminal()).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        Self { json, bars }
+    }
+
+    /// A progress callback for one file (a bar on a terminal, nothing otherwise).
+    pub(crate) fn file_progress(&self, path: &Path, size: u64) -> (Arc<dyn Fn(Progress) + Send + Sync>, Option<ProgressBar>) {
+        let Some(bars) = &self.bars else {
+            return (Arc::new(|_| {}), None);
+        };
+        let bar = bars.add(ProgressBar::new(size));
+        let style = ProgressStyle::with_template(
+            "{prefix:.bold} {msg:10} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_prefix(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        let handle = bar.clone();
+        let last_phase = std::sync::Mutex::new(None);
+        let callback = move |p: Progress| {
+            let mut last = last_phase.lock().unwrap_or_else(|e| e.into_inner());
+            if *last != Some(p.phase) {
+                // Speed and ETA are per phase: hashing and sending run at different rates.
+                handle.reset();
+                handle.set_length(p.total);
+                handle.set_message(phase_name(p.phase));
+                *last = Some(p.phase);
+            }
+            handle.set_position(p.done);
+        };
+        (Arc::new(callback), Some(bar))
+    }
+
+    /// Reports a finished file.
+    pub(crate) fn success(&self, path: &Path, remote_path: &str, report: &TransferReport, offline: Option<&OfflineStarted>) {
+        let status = status_name(report.outcome);
+        if self.json {
+            let mut line = serde_json::json!({
+                "file": path.display().to_string(),
+                "status": status,
+                "remote_id": report.remote.id,
+                "size": report.digest.size,
+                "md5": report.digest.md5,
+                "bytes_sent": report.bytes_sent,
+                "error": null,
+            });
+            if let Some(started) = offline {
+                line["offline"] = serde_json::json!(started);
+            }
+            println!("{line}");
+        } else {
+            self.line(format!("{status:8} {} -> {remote_path} (id {})", path.display(), report.remote.id));
+            if let Some(started) = offline {
+                self.line(format!(
+                    "offline  {} task(s) started for {}",
+                    started.tasks,
+                    started.name.as_deref().unwrap_or("the torrent")
+                ));
+            }
+        }
+    }
+
+    /// Reports a failed file.
+    pub(crate) fn failure(&self, path: &Path, err: &Error) {
+        if self.json {
+            let line = serde_json::json!({
+                "file": path.display().to_string(),
+                "status": "failed",
+                "remote_id": null,
+                "size": null,
+                "md5": null,
+                "bytes_sent": 0,
+                "error": err.to_string(),
+            });
+            println!("{line}");
+        } else {
+            self.line(format!("failed   {}: {err}", path.display()));
+        }
+    }
+
+    fn line(&self, text: String) {
+        match &self.bars {
+            Some(bars) => {
+                let _ = bars.println(text);
+            }
+            None => println!("{text}"),
+        }
+    }
+}
+
+fn status_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Uploaded => "uploaded",
+        Outcome::Instant => "instant",
+    }
+}
+
+fn phase_name(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Hashing => "hashing",
+        Phase::Preparing => "preparing",
+        Phase::Uploading => "uploading",
+        Phase::Completing => "verifying",
+    }
+}

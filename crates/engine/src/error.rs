@@ -1,0 +1,277 @@
+//! Typed errors with retryability and a closed code for the UI and the CLI.
+//!
+//! Messages never carry secrets: URLs are stripped from transport errors (they may hold tokens) and
+//! request bodies are never echoed.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The engine's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every way an engine operation can fail.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A local file, name or option breaks a rule; nothing was sent.
+    #[error("{subject}: {rule}")]
+    InvalidInput {
+        /// The file, name or option at fault.
+        subject: String,
+        /// The rule it broke, in words a user understands.
+        rule: String,
+    },
+    /// A local file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file involved.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The cloud refused the credentials.
+    #[error("{provider}: authentication failed: {message}")]
+    Auth {
+        /// Provider name.
+        provider: &'static str,
+        /// The server's message.
+        message: String,
+    },
+    /// The cloud asked us to slow down.
+    #[error("{provider}: rate limited: {message}")]
+    RateLimited {
+        /// Provider name.
+        provider: &'static str,
+        /// The server's message.
+        message: String,
+        /// How long the server asked us to wait, if it said.
+        retry_after: Option<Duration>,
+    },
+    /// The connection failed (refused, reset, timed out on the wire).
+    #[error("network error talking to {provider}: {message}")]
+    Network {
+        /// Provider name.
+        provider: &'static str,
+        /// What went wrong, without the URL.
+        message: String,
+    },
+    /// The server answered with an HTTP 5xx status.
+    #[error("{provider}: server error (HTTP {status})")]
+    Server {
+        /// Provider name.
+        provider: &'static str,
+        /// HTTP status.
+        status: u16,
+    },
+    /// The cloud answered a well-formed error in its own envelope.
+    #[error("{provider}: {message} (code {code})")]
+    Api {
+        /// Provider name.
+        provider: &'static str,
+        /// The provider's error code, as text (some clouds use strings).
+        code: String,
+        /// The provider's message.
+        message: String,
+        /// Whether the provider documents this code as transient.
+        retryable: bool,
+    },
+    /// A name already exists at the target and the duplicate policy forbids replacing it.
+    #[error("{provider}: {name} already exists in the target folder")]
+    Conflict {
+        /// Provider name.
+        provider: &'static str,
+        /// The clashing name.
+        name: String,
+    },
+    /// The server said something that breaks its own protocol.
+    #[error("{provider}: unexpected response: {detail}")]
+    Protocol {
+        /// Provider name.
+        provider: &'static str,
+        /// What was wrong with it.
+        detail: String,
+    },
+    /// The bytes the cloud holds do not match what we hashed.
+    #[error("{provider}: integrity check failed: {detail}")]
+    Integrity {
+        /// Provider name.
+        provider: &'static str,
+        /// Which check failed.
+        detail: String,
+    },
+    /// A bounded wait ran out.
+    #[error("{provider}: gave up waiting: {what}")]
+    Timeout {
+        /// Provider name.
+        provider: &'static str,
+        /// What we waited for.
+        what: String,
+    },
+    /// The OS keyring could not be used.
+    #[error("keyring: {message}")]
+    Keyring {
+        /// What failed and what to do about it.
+        message: String,
+    },
+    /// The operation was cancelled by its owner.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// A closed, stable classification of [`Error`] for the UI and for machine-readable output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// See [`Error::InvalidInput`].
+    InvalidInput,
+    /// See [`Error::Io`].
+    Io,
+    /// See [`Error::Auth`].
+    Auth,
+    /// See [`Error::RateLimited`].
+    RateLimited,
+    /// See [`Error::Network`].
+    Network,
+    /// See [`Error::Server`].
+    Server,
+    /// See [`Error::Api`].
+    Api,
+    /// See [`Error::Conflict`].
+    Conflict,
+    /// See [`Error::Protocol`].
+    Protocol,
+    /// See [`Error::Integrity`].
+    Integrity,
+    /// See [`Error::Timeout`].
+    Timeout,
+    /// See [`Error::Keyring`].
+    Keyring,
+    /// See [`Error::Cancelled`].
+    Cancelled,
+}
+
+impl ErrorCode {
+    /// The code as it appears in JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidInput => "invalid_input",
+            Self::Io => "io",
+            Self::Auth => "auth",
+            Self::RateLimited => "rate_limited",
+            Self::Network => "network",
+            Self::Server => "server",
+            Self::Api => "api",
+            Self::Conflict => "conflict",
+            Self::Protocol => "protocol",
+            Self::Integrity => "integrity",
+            Self::Timeout => "timeout",
+            Self::Keyring => "keyring",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl Error {
+    /// The closed code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::InvalidInput { .. } => ErrorCode::InvalidInput,
+            Self::Io { .. } => ErrorCode::Io,
+            Self::Auth { .. } => ErrorCode::Auth,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Network { .. } => ErrorCode::Network,
+            Self::Server { .. } => ErrorCode::Server,
+            Self::Api { .. } => ErrorCode::Api,
+            Self::Conflict { .. } => ErrorCode::Conflict,
+            Self::Protocol { .. } => ErrorCode::Protocol,
+            Self::Integrity { .. } => ErrorCode::Integrity,
+            Self::Timeout { .. } => ErrorCode::Timeout,
+            Self::Keyring { .. } => ErrorCode::Keyring,
+            Self::Cancelled => ErrorCode::Cancelled,
+        }
+    }
+
+    /// Whether repeating the same request later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::RateLimited { .. } | Self::Network { .. } | Self::Server { .. } => true,
+            Self::Api { retryable, .. } => *retryable,
+            Self::InvalidInput { .. }
+            | Self::Io { .. }
+            | Self::Auth { .. }
+            | Self::Conflict { .. }
+            | Self::Protocol { .. }
+            | Self::Integrity { .. }
+            | Self::Timeout { .. }
+            | Self::Keyring { .. }
+            | Self::Cancelled => false,
+        }
+    }
+
+    /// Shorthand for [`Error::InvalidInput`].
+    pub fn invalid(subject: impl Into<String>, rule: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            subject: subject.into(),
+            rule: rule.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Io`].
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// Maps a transport error, dropping the URL (it may carry a token).
+    pub fn from_transport(provider: &'static str, err: reqwest::Error) -> Self {
+        let err = err.without_url();
+        if let Some(status) = err.status() {
+            return Self::from_status(provider, status.as_u16(), None);
+        }
+        let mut message = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(inner) = source {
+            message.push_str(": ");
+            message.push_str(&inner.to_string());
+            source = inner.source();
+        }
+        Self::Network { provider, message }
+    }
+
+    /// Maps a non-success HTTP status that came without a usable envelope.
+    pub fn from_status(provider: &'static str, status: u16, retry_after: Option<Duration>) -> Self {
+        match status {
+            401 | 403 => Self::Auth {
+                provider,
+                message: format!("HTTP {status}"),
+            },
+            429 => Self::RateLimited {
+                provider,
+                message: "HTTP 429".into(),
+                retry_after,
+            },
+            500..=599 => Self::Server { provider, status },
+            _ => Self::Protocol {
+                provider,
+                detail: format!("HTTP {status}"),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retryability_follows_the_kind() {
+        assert!(Error::from_status("t", 503, None).is_retryable());
+        assert!(Error::from_status("t", 429, None).is_retryable());
+        assert!(!Error::from_status("t", 401, None).is_retryable());
+        assert!(!Error::invalid("a|b.txt", "bad").is_retryable());
+        assert_eq!(Error::Cancelled.code().as_str(), "cancelled");
+    }
+}

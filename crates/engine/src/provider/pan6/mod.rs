@@ -1,0 +1,375 @@
+//! 6pan v1 (`/v1/store/token`) and v2 (`/v2/upload/token`) over the Wangsu WCS upload
+//! (`../shared/protocols/wcs-6pan.md` §9–§11).
+//!
+//! The token request carries the Qiniu/WCS etag: a hit creates the file at once (instant upload); a miss
+//! returns an upload token and host for [`super::wcs`]. The session token rotates: every reply may carry a
+//! newer one, which replaces the stored one ([`Pan6::session_token`] tells the newest).
+
+mod client;
+mod envelope;
+mod login;
+mod offline;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use url::Url;
+
+use self::client::{Api, SessionToken};
+use super::wcs::{self, CallbackFile, Completion, FormSession, Renewal, SliceSession, UploadGrant};
+use super::{Begin, CloudProvider, DuplicatePolicy, LocalFile, RemoteFile, RemoteTarget};
+use crate::error::{Error, Result};
+use crate::hash::HashRequest;
+use crate::http::RetryPolicy;
+
+pub use login::login;
+pub use offline::OfflineStarted;
+
+/// Name used in messages.
+pub(crate) const PROVIDER: &str = "6pan";
+/// The real cloud's API base.
+pub const DEFAULT_ENDPOINT: &str = "https://api.6pan.cn";
+/// The folder name that means "the system torrent folder" (seed 003).
+pub const TORRENT_DIR: &str = ":torrent";
+/// Longest folder name in a path (seed 002: 单个路径不得超过128字符).
+const MAX_DIR_CHARS: usize = 128;
+/// Largest page the folder listing serves (spec §10.4).
+const LIST_PAGE_SIZE: u32 = 999;
+/// Pages read at most when looking for a file (about a million entries).
+const MAX_LIST_PAGES: u32 = 1000;
+/// Longest file name accepted (the documents set none; common file systems stop at 255).
+const MAX_NAME_CHARS: usize = 255;
+
+/// Which generation of the 6pan API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pan6Api {
+    /// `/v1/store/token`, `Authorization: Bearer`, token rotated in the body.
+    V1,
+    /// `/v2/upload/token`, `Qingzhen-Token` header both ways.
+    V2,
+}
+
+/// How to reach and use a 6pan account.
+#[derive(Debug, Clone)]
+pub struct Pan6Config {
+    /// API base, e.g. [`DEFAULT_ENDPOINT`] or a sandbox's `http://127.0.0.1:PORT/6pan`.
+    pub endpoint: Url,
+    /// API generation.
+    pub api: Pan6Api,
+    /// Session token from a login.
+    pub token: SecretString,
+    /// Files up to this size use the WCS form upload (one request) instead of blocks.
+    pub form_upload_max: u64,
+    /// Chunk size inside a 4 MiB block (1 MiB, as the official web uploader).
+    pub chunk_size: u64,
+    /// Backoff for transient failures.
+    pub retry: RetryPolicy,
+}
+
+impl Pan6Config {
+    /// A configuration with the documented defaults.
+    pub fn new(endpoint: Url, api: Pan6Api, token: SecretString) -> Self {
+        Self {
+            endpoint,
+            api,
+            token,
+            form_upload_max: wcs::BLOCK_SIZE,
+            chunk_size: wcs::CHUNK_SIZE,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// A 6pan account ready to take uploads.
+pub struct Pan6 {
+    api: Arc<Api>,
+    config: Pan6Config,
+}
+
+impl Pan6 {
+    /// Builds the provider on a shared HTTP client.
+    pub fn new(http: reqwest::Client, config: Pan6Config) -> Self {
+        let api = Api {
+            http,
+            base: config.endpoint.clone(),
+            version: config.api,
+            session: Arc::new(SessionToken::new(config.token.clone())),
+            retry: config.retry,
+        };
+        Self {
+            api: Arc::new(api),
+            config,
+        }
+    }
+
+    /// The newest session token (the cloud rotates it; store this one, not the one you started with).
+    pub fn session_token(&self) -> SecretString {
+        self.api.session.get()
+    }
+
+    /// The token request for a file (spec §9.3 for v1, §10.2 for v2).
+    fn token_request(&self, target: &RemoteTarget, etag: &str, policy: DuplicatePolicy) -> Value {
+        let dirs: Vec<&str> = target.dir_components().collect();
+        let overwrite = policy == DuplicatePolicy::Overwrite;
+        match self.config.api {
+            Pan6Api::V1 => {
+                // v1 takes `:torrent` bare; the root is the empty path (seed 000: default is root '').
+                let path = if dirs == [TORRENT_DIR] {
+                    TORRENT_DIR.to_owned()
+                } else {
+                    dirs.iter().map(|d| format!("/{d}")).collect()
+                };
+                json!({
+                    "name": target.name,
+                    "hash": etag,
+                    "path": path,
+                    "override": i32::from(overwrite),
+                    "originalFilename": target.name,
+                })
+            }
+            Pan6Api::V2 => {
+                let path = if dirs.is_empty() {
+                    "/".to_owned()
+                } else {
+                    dirs.iter().map(|d| format!("/{d}")).collect()
+                };
+                let mut req = json!({ "path": path, "hash": etag, "name": target.name });
+                if overwrite {
+                    req["override"] = Value::Bool(true);
+                }
+                req
+            }
+        }
+    }
+
+    /// A file named like `target` in its folder whose hash is `etag`, by paging through the folder.
+    async fn find_identical(&self, target: &RemoteTarget, etag: &str) -> Result<Option<RemoteFile>> {
+        let dirs: Vec<&str> = target.dir_components().collect();
+        let path: String = if dirs.is_empty() {
+            "/".to_owned()
+        } else {
+            dirs.iter().map(|d| format!("/{d}")).collect()
+        };
+        let route = match self.config.api {
+            Pan6Api::V1 => "v1/files/page",
+            Pan6Api::V2 => "v2/files/page",
+        };
+        let subject = target.full_path();
+        for page in 1..=MAX_LIST_PAGES {
+            let result = self
+                .api
+                .call(route, &json!({ "path": path, "page": page, "pageSize": LIST_PAGE_SIZE }), &subject)
+                .await?;
+            let list = result.get("list").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+            let same = list.iter().find(|e| {
+                let hash = envelope::text_field(e, "hash").or_else(|| envelope::text_field(e, "storeId"));
+                e.get("name").and_then(Value::as_str) == Some(target.name.as_str()) && hash.as_deref() == Some(etag)
+            });
+            if let Some(entry) = same {
+                return file_of(entry).map(Some);
+            }
+            let pages = result.get("totalPage").and_then(Value::as_u64).unwrap_or(1);
+            if u64::from(page) >= pages {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    fn token_path(&self) -> &'static str {
+        match self.config.api {
+            Pan6Api::V1 => "v1/store/token",
+            Pan6Api::V2 => "v2/upload/token",
+        }
+    }
+}
+
+#[async_trait]
+impl CloudProvider for Pan6 {
+    fn name(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn check(&self, target: &RemoteTarget, _size: u64) -> Result<()> {
+        let subject = || target.full_path();
+        for dir in target.dir_components() {
+            let chars = dir.chars().count();
+            if chars > MAX_DIR_CHARS {
+                return Err(Error::invalid(
+                    subject(),
+                    format!("folder {dir:?} has {chars} characters; 6pan allows at most {MAX_DIR_CHARS} per folder"),
+                ));
+            }
+        }
+        name_rule(&target.name).map_or(Ok(()), |rule| Err(Error::invalid(subject(), rule)))
+    }
+
+    fn hash_request(&self, _size: u64) -> HashRequest {
+        HashRequest {
+            md5: false,
+            etag: true,
+            slice_size: None,
+        }
+    }
+
+    async fn begin(&self, file: &LocalFile, target: &RemoteTarget, policy: DuplicatePolicy) -> Result<Begin> {
+        if policy == DuplicatePolicy::KeepBoth {
+            return Err(Error::invalid(
+                target.full_path(),
+                "6pan cannot keep both files on a name clash; choose overwrite or fail",
+            ));
+        }
+        let etag = file
+            .digest
+            .etag
+            .clone()
+            .ok_or_else(|| Error::invalid(file.path.display().to_string(), "the file was not hashed"))?;
+        let completion = Arc::new(TokenFlow {
+            api: Arc::clone(&self.api),
+            path: self.token_path(),
+            request: self.token_request(target, &etag, policy),
+            subject: target.full_path(),
+        });
+        let grant = match completion.renew().await {
+            Ok(Renewal::Done(remote)) => return Ok(Begin::Instant(remote)),
+            Ok(Renewal::Grant(grant)) => grant,
+            // The same bytes already under that name count as done; anything else is a real clash.
+            Err(Error::Conflict { .. }) => {
+                return match self.find_identical(target, &etag).await? {
+                    Some(remote) => Ok(Begin::Instant(remote)),
+                    None => Err(Error::Conflict {
+                        provider: PROVIDER,
+                        name: target.full_path(),
+                    }),
+                };
+            }
+            Err(e) => return Err(e),
+        };
+        let (http, retry) = (self.api.http.clone(), self.config.retry);
+        let session: Box<dyn super::UploadSession> = if grant.is_form_only() || file.size <= self.config.form_upload_max {
+            Box::new(FormSession::new(
+                http,
+                grant,
+                target.name.clone(),
+                file.size,
+                etag,
+                completion,
+                retry,
+            )?)
+        } else {
+            Box::new(SliceSession::new(
+                http,
+                grant,
+                file.path.clone(),
+                file.size,
+                etag,
+                self.config.chunk_size,
+                completion,
+                retry,
+            ))
+        };
+        Ok(Begin::Upload(session))
+    }
+}
+
+/// Asking 6pan for a file by its hash, and reading what its WCS callback returned.
+struct TokenFlow {
+    api: Arc<Api>,
+    path: &'static str,
+    request: Value,
+    subject: String,
+}
+
+#[async_trait]
+impl Completion for TokenFlow {
+    fn parse_callback(&self, body: &str) -> Result<CallbackFile> {
+        let result = envelope::decode(200, body.as_bytes(), &self.subject)?;
+        file_of(&result).map(|remote| CallbackFile {
+            remote,
+            hash: envelope::text_field(&result, "hash").or_else(|| envelope::text_field(&result, "storeId")),
+        })
+    }
+
+    /// The token request: a hit is the finished file, a miss a grant to upload with.
+    async fn renew(&self) -> Result<Renewal> {
+        let result = self.api.call(self.path, &self.request, &self.subject).await?;
+        // v1 answers a hit with the file itself (it has a uuid); v2 sets hashCached and nests the file.
+        if result.get("hashCached").and_then(Value::as_bool) == Some(true) {
+            return file_of(result.get("file").unwrap_or(&Value::Null)).map(Renewal::Done);
+        }
+        if result.get("uuid").is_some() {
+            return file_of(&result).map(Renewal::Done);
+        }
+        let info = result.get("uploadInfo").unwrap_or(&result);
+        let token = envelope::text_field(info, "uploadToken").or_else(|| envelope::text_field(info, "token"));
+        let url = envelope::text_field(info, "uploadUrl");
+        match (token, url) {
+            (Some(token), Some(url)) => Ok(Renewal::Grant(UploadGrant {
+                url: upload_host(&url)?,
+                token: SecretString::from(token),
+            })),
+            _ => Err(Error::Protocol {
+                provider: PROVIDER,
+                detail: "the token reply has neither a file nor an upload token and URL".into(),
+            }),
+        }
+    }
+}
+
+/// The id of a 6pan file object: v1 `uuid`, v2 `identity`.
+fn file_of(value: &Value) -> Result<RemoteFile> {
+    let id = envelope::text_field(value, "uuid").or_else(|| envelope::text_field(value, "identity"));
+    let size = value.get("size").and_then(Value::as_u64).unwrap_or(0);
+    id.map(|id| RemoteFile { id, size }).ok_or_else(|| Error::Protocol {
+        provider: PROVIDER,
+        detail: "the file object has no uuid or identity".into(),
+    })
+}
+
+/// Accepts an upload host only if it is plain HTTP(S).
+fn upload_host(text: &str) -> Result<Url> {
+    match Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+        _ => Err(Error::Protocol {
+            provider: PROVIDER,
+            detail: format!("upload URL {text:?} is not an http(s) URL"),
+        }),
+    }
+}
+
+/// The rule a 6pan file name breaks, if any.
+fn name_rule(name: &str) -> Option<String> {
+    let chars = name.chars().count();
+    if name.trim().is_empty() {
+        Some("the name is empty or only spaces".into())
+    } else if name == "." || name == ".." {
+        Some("the name may not be . or ..".into())
+    } else if let Some(c) = name.chars().find(|c| *c == '/' || *c == '\\' || c.is_control()) {
+        Some(format!("the name contains {c:?}, which 6pan paths cannot hold"))
+    } else if chars > MAX_NAME_CHARS {
+        Some(format!("the name has {chars} characters; at most {MAX_NAME_CHARS} are accepted"))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(name_rule("幸运星.torrent"), None);
+        assert!(name_rule("   ").is_some());
+        assert!(name_rule("..").is_some());
+        assert!(name_rule("a/b").is_some());
+        assert!(name_rule("a\u{0}b").is_some());
+    }
+
+    #[test]
+    fn upload_hosts_must_be_http() {
+        assert!(upload_host("https://upload-v1.6pan.cn").is_ok());
+        assert!(upload_host("file:///etc/passwd").is_err());
+    }
+}

@@ -1,0 +1,74 @@
+//! Wangsu WCS byte upload, shared by both 6pan flows (`../shared/protocols/wcs-6pan.md` §2–§7).
+//!
+//! A file is cut into 4 MiB blocks sent in parallel; inside a block, chunks go one after another
+//! (`mkblk` with the first chunk, then `bput` with the previous reply's `ctx`). `mkfile` assembles the
+//! blocks from their last contexts and answers `{hash, response}`, where `response` is the body 6pan's
+//! callback returned. Small files (and 2018-style upload URLs) use the multipart form upload instead.
+//! What is 6pan-specific (reading `response`, asking for a fresh token) comes in through [`Completion`].
+
+mod form;
+mod reply;
+mod slice;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use url::Url;
+
+use crate::error::Result;
+use crate::provider::RemoteFile;
+
+pub(crate) use form::FormSession;
+pub(crate) use slice::SliceSession;
+
+/// Block size of the slice upload (and of the etag).
+pub(crate) const BLOCK_SIZE: u64 = 4 * 1024 * 1024;
+/// Chunk size inside a block; what the official 6pan web uploader uses.
+pub(crate) const CHUNK_SIZE: u64 = 1024 * 1024;
+/// Files above this cannot use the form upload (WCS documentation).
+pub(crate) const FORM_UPLOAD_MAX: u64 = 500 * 1024 * 1024;
+/// Name used in messages for the upload host.
+pub(crate) const PROVIDER: &str = "WCS";
+
+/// Permission to upload one file: where, and the opaque upload token 6pan issued.
+#[derive(Clone)]
+pub(crate) struct UploadGrant {
+    /// The upload host (or, 2018-style, the full form-upload URL).
+    pub url: Url,
+    /// `Authorization` value, sent verbatim.
+    pub token: SecretString,
+}
+
+impl UploadGrant {
+    /// Whether the host only offers the form upload (its URL already ends in `/file/upload`).
+    pub(crate) fn is_form_only(&self) -> bool {
+        self.url.path().trim_end_matches('/').ends_with("/file/upload")
+    }
+}
+
+/// A file as the cloud's callback described it.
+#[derive(Debug, Clone)]
+pub(crate) struct CallbackFile {
+    /// The cloud's file.
+    pub remote: RemoteFile,
+    /// The content hash the cloud recorded, when it says.
+    pub hash: Option<String>,
+}
+
+/// What asking the cloud again produced.
+pub(crate) enum Renewal {
+    /// The cloud now has the file (instant hit by hash).
+    Done(RemoteFile),
+    /// A new grant to upload with.
+    Grant(UploadGrant),
+}
+
+/// The cloud-specific half of finishing a WCS upload.
+#[async_trait]
+pub(crate) trait Completion: Send + Sync {
+    /// Reads the callback body that came back in mkfile's `response` (or as the form upload's reply).
+    fn parse_callback(&self, body: &str) -> Result<CallbackFile>;
+
+    /// Asks the cloud for the file again by its hash: after an expired upload token, or after WCS stored the
+    /// bytes but its callback failed (579).
+    async fn renew(&self) -> Result<Renewal>;
+}

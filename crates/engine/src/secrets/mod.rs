@@ -1,0 +1,46 @@
+//! Where credentials live: the OS keyring (Secret Service on Linux, Keychain on macOS, Credential Manager on
+//! Windows), or memory in tests. Never a file, SQLite, logs or arguments.
+//!
+//! When no keyring is reachable the store says so plainly ([`crate::Error::Keyring`]); it does not fall back
+//! to writing secrets to disk.
+
+mod keyring_store;
+mod memory;
+
+pub use keyring_store::KeyringStore;
+pub use memory::MemoryStore;
+
+use secrecy::SecretString;
+
+use crate::error::Result;
+
+/// The keyring service name every PanDrop secret is filed under.
+pub const SERVICE: &str = "PanDrop";
+
+/// Names one secret, e.g. the session token of a 6pan account at an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SecretKey(String);
+
+impl SecretKey {
+    /// A key for `what` (e.g. `6pan-v2 token`) at `endpoint`.
+    pub fn new(what: &str, endpoint: &str) -> Self {
+        Self(format!("{what} {endpoint}"))
+    }
+
+    /// The account name used in the keyring.
+    pub fn account(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A place that keeps secrets.
+pub trait SecretStore: Send + Sync {
+    /// Reads a secret; `None` when there is none under that key.
+    fn get(&self, key: &SecretKey) -> Result<Option<SecretString>>;
+    /// Stores (or replaces) a secret.
+    fn set(&self, key: &SecretKey, value: &SecretString) -> Result<()>;
+    /// Removes a secret; removing a missing one is not an error.
+    fn delete(&self, key: &SecretKey) -> Result<()>;
+    /// Where secrets go, in words for the user.
+    fn describe(&self) -> String;
+}

@@ -1,0 +1,132 @@
+//! Harness shared by the conformance suites: a fakecloud per test on 127.0.0.1:0 in a temporary folder,
+//! its admin view, fault plans and deterministic fixture files.
+
+// Each test binary uses part of the harness.
+#![allow(dead_code)]
+
+use pandrop_engine::provider::{CloudProvider, DuplicatePolicy, RemoteTarget};
+use pandrop_engine::transfer::{self, TransferOptions, TransferReport};
+use pandrop_fakecloud::{Config, RunningCloud};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tempfile::TempDir;
+use tokio_util::sync::CancellationToken;
+
+pub(crate) struct Cloud {
+    pub running: RunningCloud,
+    pub http: reqwest::Client,
+    pub dir: TempDir,
+}
+
+/// Starts fakecloud with its 123pan settings adjusted by `tune`.
+pub(crate) async fn cloud_with(tune: impl FnOnce(&mut Config)) -> Cloud {
+    let dir = TempDir::new().expect("tempdir");
+    let mut config = Config::new(dir.path().join("cloud"));
+    tune(&mut config);
+    let running = pandrop_fakecloud::serve(([127, 0, 0, 1], 0).into(), config)
+        .await
+        .expect("fakecloud starts");
+    Cloud {
+        running,
+        http: reqwest::Client::new(),
+        dir,
+    }
+}
+
+pub(crate) async fn cloud() -> Cloud {
+    cloud_with(|_| {}).await
+}
+
+impl Cloud {
+    /// Writes `len` pseudo-random bytes (seeded) into the test folder.
+    pub(crate) fn file(&self, name: &str, len: usize, seed: u64) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, pattern(len, seed)).expect("write fixture");
+        path
+    }
+
+    pub(crate) async fn admin(&self, what: &str) -> Value {
+        let url = format!("{}/_admin/{what}", self.running.base_url());
+        self.http.get(url).send().await.expect("admin").json().await.expect("json")
+    }
+
+    pub(crate) async fn admin_files(&self) -> Vec<Value> {
+        let url = format!("{}/_admin/files", self.running.base_url());
+        let v: Value = self.http.get(url).send().await.expect("admin").json().await.expect("json");
+        v.as_array().cloned().expect("array")
+    }
+
+    pub(crate) async fn stats(&self) -> Value {
+        let url = format!("{}/_admin/stats", self.running.base_url());
+        self.http.get(url).send().await.expect("stats").json().await.expect("json")
+    }
+
+    /// Requests that reached a route, e.g. `123pan/slice`.
+    pub(crate) async fn requests(&self, route: &str) -> u64 {
+        self.stats().await["routes"][route]["requests"].as_u64().unwrap_or(0)
+    }
+
+    /// Requests to any route.
+    pub(crate) async fn total_requests(&self) -> u64 {
+        let stats = self.stats().await;
+        stats["routes"]
+            .as_object()
+            .map(|m| m.values().filter_map(|r| r["requests"].as_u64()).sum())
+            .unwrap_or(0)
+    }
+
+    pub(crate) async fn faults(&self, plan: Value) {
+        let url = format!("{}/_admin/faults", self.running.base_url());
+        let resp = self.http.post(url).json(&plan).send().await.expect("faults");
+        assert!(
+            resp.status().is_success(),
+            "fault plan refused: {}",
+            resp.text().await.unwrap_or_default()
+        );
+    }
+}
+
+/// Deterministic bytes: a xorshift stream, so files differ by seed and do not compress.
+pub(crate) fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+pub(crate) fn md5_of(path: &Path) -> String {
+    use md5::Digest;
+    hex::encode(md5::Md5::digest(std::fs::read(path).expect("read")))
+}
+
+pub(crate) fn target(dir: &str, name: &str) -> RemoteTarget {
+    RemoteTarget {
+        dir: dir.into(),
+        name: name.into(),
+    }
+}
+
+pub(crate) async fn upload(
+    provider: &dyn CloudProvider,
+    path: &Path,
+    to: &RemoteTarget,
+    duplicate: DuplicatePolicy,
+) -> pandrop_engine::Result<TransferReport> {
+    let options = TransferOptions {
+        parallel_parts: 3,
+        duplicate,
+    };
+    transfer::upload_file(provider, path, to, &options, Arc::new(|_| {}), &CancellationToken::new()).await
+}
+
+/// The stored file at `path`, from the admin view.
+pub(crate) async fn stored(cloud: &Cloud, path: &str) -> Option<Value> {
+    cloud.admin_files().await.into_iter().find(|f| f["path"] == path)
+}

@@ -1,0 +1,10 @@
+//! 123pan conformance: the engine's client against fakecloud over real HTTP on loopback.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod support;
+
+mod auth;
+mod faults;
+mod rules;
+mod upload;

@@ -1,0 +1,156 @@
+//! Test-only admin endpoints, under the server root (not under any provider prefix).
+//!
+//! | request | answer |
+//! |---|---|
+//! | `GET /_admin/files` | JSON array of every stored file of every provider: `{"provider":"123pan","path":"/dir/name.ext","size":N,"md5":"<hex>","etag":null}` (`etag` is the Qiniu/WCS etag of clouds that use one: `null` for 123pan, set for 6pan), sorted by provider then path; 6pan's torrent folder shows as `/:torrent/<name>` |
+//! | `GET /_admin/offline` | JSON array of every recorded 6pan offline-download task: `{"provider":"6pan","api":"v1"\|"v2","id","name","save_path","files":[{"path","size","index"}],"torrent_etag","info_hash"}` |
+//! | `GET /_admin/stats` | `{"routes":{"123pan/slice":{"requests":N,"bytes":B},…},"slices":{"<preuploadID>":{"1":N,…}},"wcs_blocks":{"<UploadBatch>":{"0":{"mkblk":N,"bput":M},…}},"6pan":{"superseded_token_uses":N}}`: requests per route (counted before faults apply), file-part bytes received (upload routes), per 123pan upload how many slice requests named each `sliceNo`, per WCS upload batch how many mkblk/bput requests named each block, and how often a superseded 6pan session token was used |
+//! | `POST /_admin/stats/reset` | zeroes the stats; answers `{"ok":true}` |
+//! | `GET /_admin/faults` | the fault rules still pending |
+//! | `POST /_admin/faults` | appends rules (see [`crate::faults`]); answers `{"ok":true,"pending":N}`, or HTTP 400 `{"ok":false,"error":…}` |
+//! | `DELETE /_admin/faults` | clears every rule; answers `{"ok":true}` |
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::error::FakeCloudError;
+use crate::faults::{FaultPlan, FaultRule};
+use crate::stats::Stats;
+use crate::store::Store;
+use crate::{pan6, pan123, wcs};
+
+/// One stored file as listed by `GET /_admin/files`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct AdminFile {
+    /// Which cloud holds it (`"123pan"`, `"6pan"`).
+    pub(crate) provider: &'static str,
+    /// Absolute path inside that cloud's drive, `/`-separated.
+    pub(crate) path: String,
+    /// Bytes.
+    pub(crate) size: u64,
+    /// MD5 of the content, lower-case hex.
+    pub(crate) md5: String,
+    /// Qiniu/WCS etag for clouds that use one (6pan); `None` for 123pan.
+    pub(crate) etag: Option<String>,
+}
+
+/// What the admin endpoints need.
+#[derive(Clone)]
+pub(crate) struct AdminState {
+    /// The data dir.
+    pub(crate) store: Arc<Store>,
+    /// Request counters.
+    pub(crate) stats: Arc<Stats>,
+    /// Fault plan.
+    pub(crate) faults: Arc<FaultPlan>,
+}
+
+/// The `/_admin` routes.
+pub(crate) fn router(state: AdminState) -> Router {
+    Router::new()
+        .route("/_admin/files", get(files))
+        .route("/_admin/offline", get(offline))
+        .route("/_admin/stats", get(stats))
+        .route("/_admin/stats/reset", post(reset_stats))
+        .route("/_admin/faults", get(list_faults).post(add_faults).delete(clear_faults))
+        .with_state(state)
+}
+
+async fn files(State(state): State<AdminState>) -> Response {
+    let listed = state
+        .store
+        .blocking(|store| -> Result<Vec<AdminFile>, FakeCloudError> {
+            let conn = store.db();
+            let mut files = pan123::admin_files(&conn)?;
+            files.extend(pan6::admin_files(&conn)?);
+            Ok(files)
+        })
+        .await;
+    listing(listed)
+}
+
+async fn offline(State(state): State<AdminState>) -> Response {
+    let listed = state.store.blocking(|store| pan6::admin_offline(&store.db())).await;
+    listing(listed)
+}
+
+fn listing<T: Serialize>(listed: Result<Vec<T>, FakeCloudError>) -> Response {
+    match listed {
+        Ok(items) => Json(items).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "listing for the admin view failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({"ok": false, "error": e.to_string()})),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn stats(State(state): State<AdminState>) -> Response {
+    Json(state.stats.snapshot()).into_response()
+}
+
+async fn reset_stats(State(state): State<AdminState>) -> Response {
+    state.stats.reset();
+    Json(json!({"ok": true})).into_response()
+}
+
+async fn list_faults(State(state): State<AdminState>) -> Response {
+    Json(state.faults.pending()).into_response()
+}
+
+async fn add_faults(State(state): State<AdminState>, body: Bytes) -> Response {
+    let rejected = |msg: String| (StatusCode::BAD_REQUEST, Json(json!({"ok": false, "error": msg}))).into_response();
+    let rules = match parse_plan(&body) {
+        Ok(rules) => rules,
+        Err(e) => return rejected(e),
+    };
+    let known: Vec<&str> = [pan123::ROUTES, pan6::ROUTES, wcs::ROUTES].concat();
+    match state.faults.add(rules, &known) {
+        Ok(pending) => Json(json!({"ok": true, "pending": pending})).into_response(),
+        Err(e) => rejected(e),
+    }
+}
+
+async fn clear_faults(State(state): State<AdminState>) -> Response {
+    state.faults.clear();
+    Json(json!({"ok": true})).into_response()
+}
+
+/// Accepts a bare array of rules, `{"rules": [...]}` or one rule object.
+fn parse_plan(body: &[u8]) -> Result<Vec<FaultRule>, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))?;
+    let rules = match value {
+        Value::Array(_) => serde_json::from_value(value),
+        Value::Object(mut map) if map.contains_key("rules") => serde_json::from_value(map.remove("rules").unwrap_or(Value::Null)),
+        Value::Object(_) => serde_json::from_value(value).map(|rule| vec![rule]),
+        _ => return Err("expected an array of rules".to_owned()),
+    };
+    rules.map_err(|e| format!("invalid fault rule: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_shapes() {
+        let one = r#"{"route":"*","action":{"kind":"reset"}}"#;
+        assert_eq!(parse_plan(one.as_bytes()).unwrap().len(), 1);
+        assert_eq!(parse_plan(format!("[{one},{one}]").as_bytes()).unwrap().len(), 2);
+        assert_eq!(parse_plan(format!(r#"{{"rules":[{one}]}}"#).as_bytes()).unwrap().len(), 1);
+        assert!(parse_plan(b"3").is_err());
+        assert!(parse_plan(br#"[{"route":"*"}]"#).is_err());
+    }
+}

@@ -1,0 +1,109 @@
+//! Request counters, kept in memory and exposed by `GET /_admin/stats`.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+/// Counters for one route.
+#[derive(Debug, Default, Clone, Serialize)]
+pub(crate) struct RouteCounter {
+    /// Requests that reached the route (including those a fault then broke).
+    pub(crate) requests: u64,
+    /// File-part bytes received (upload routes; 0 elsewhere).
+    pub(crate) bytes: u64,
+}
+
+/// How often one WCS block was named by `mkblk` and `bput` requests.
+#[derive(Debug, Default, Clone, Serialize)]
+pub(crate) struct BlockCounter {
+    /// `mkblk` requests for this block (more than 1 means the block was restarted).
+    pub(crate) mkblk: u64,
+    /// `bput` requests for this block.
+    pub(crate) bput: u64,
+}
+
+/// 6pan-specific counters.
+#[derive(Debug, Default, Clone, Serialize)]
+pub(crate) struct Pan6Counters {
+    /// Authenticated requests made with a session token that a newer one had already replaced (see
+    /// `pan6::auth` for the exact rule).
+    pub(crate) superseded_token_uses: u64,
+}
+
+/// Snapshot returned by `GET /_admin/stats`.
+#[derive(Debug, Default, Clone, Serialize)]
+pub(crate) struct StatsSnapshot {
+    /// Per route name (e.g. `"123pan/slice"`).
+    pub(crate) routes: BTreeMap<String, RouteCounter>,
+    /// 123pan: per upload id, per slice number: how many slice requests named that slice.
+    pub(crate) slices: BTreeMap<String, BTreeMap<u32, u64>>,
+    /// WCS: per `UploadBatch`, per 0-based block order: the requests that named that block.
+    pub(crate) wcs_blocks: BTreeMap<String, BTreeMap<u32, BlockCounter>>,
+    /// 6pan counters.
+    #[serde(rename = "6pan")]
+    pub(crate) pan6: Pan6Counters,
+}
+
+/// Which WCS request named a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BlockRequest {
+    /// `mkblk`.
+    Mkblk,
+    /// `bput`.
+    Bput,
+}
+
+/// Thread-safe counters. Locks are held for a few instructions only, so a std mutex is fine in async code.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    inner: Mutex<StatsSnapshot>,
+}
+
+impl Stats {
+    fn with<T>(&self, f: impl FnOnce(&mut StatsSnapshot) -> T) -> T {
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+
+    /// Counts one request to `route`.
+    pub(crate) fn request(&self, route: &str) {
+        self.with(|s| s.routes.entry(route.to_owned()).or_default().requests += 1);
+    }
+
+    /// Adds received payload bytes to `route`.
+    pub(crate) fn bytes(&self, route: &str, n: u64) {
+        self.with(|s| s.routes.entry(route.to_owned()).or_default().bytes += n);
+    }
+
+    /// Counts one receipt of slice `slice_no` of upload `upload_id`.
+    pub(crate) fn slice(&self, upload_id: &str, slice_no: u32) {
+        self.with(|s| *s.slices.entry(upload_id.to_owned()).or_default().entry(slice_no).or_default() += 1);
+    }
+
+    /// Counts one `mkblk` or `bput` request for block `order` of upload batch `batch`.
+    pub(crate) fn wcs_block(&self, batch: &str, order: u32, kind: BlockRequest) {
+        self.with(|s| {
+            let counter = s.wcs_blocks.entry(batch.to_owned()).or_default().entry(order).or_default();
+            match kind {
+                BlockRequest::Mkblk => counter.mkblk += 1,
+                BlockRequest::Bput => counter.bput += 1,
+            }
+        });
+    }
+
+    /// Counts one 6pan request made with a superseded session token.
+    pub(crate) fn superseded_token_use(&self) {
+        self.with(|s| s.pan6.superseded_token_uses += 1);
+    }
+
+    /// A copy of every counter.
+    pub(crate) fn snapshot(&self) -> StatsSnapshot {
+        self.with(|s| s.clone())
+    }
+
+    /// Zeroes every counter.
+    pub(crate) fn reset(&self) {
+        self.with(|s| *s = StatsSnapshot::default());
+    }
+}
