@@ -8,12 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The command under test: it gets the file path as its last argument and must print the MD5 somewhere in
-# its output. Switch to the CLI (HASH_CMD="target/release/pandrop-cli hash") once it exists.
-HASH_BUILD=${HASH_BUILD:-"cargo build --release -q -p pandrop-engine --example hash_file"}
-HASH_CMD=${HASH_CMD:-"target/release/examples/hash_file"}
+# its output. The engine's example (HASH_CMD=target/release/examples/hash_file, built with
+# `cargo build --release -p pandrop-engine --example hash_file`, flag `--slices N`) measures the library alone.
+HASH_BUILD=${HASH_BUILD:-"cargo build --release -q -p pandrop-cli"}
+HASH_CMD=${HASH_CMD:-"target/release/pandrop-cli hash"}
 # How the command is asked for per-slice MD5s of SLICE_SIZE bytes.
 SLICE_SIZE=${SLICE_SIZE:-16777216}
-SLICE_FLAG=${SLICE_FLAG:-"--slices $SLICE_SIZE"}
+SLICE_FLAG=${SLICE_FLAG:-"--json --slice-size $SLICE_SIZE"}
 
 size_mib=${1:-1024}
 runs=${2:-5}
@@ -65,7 +66,7 @@ done
 # Other work on the machine steals a core from the two-thread hasher more than from md5sum: the ratios
 # mean something only when the others' CPU time during the runs is close to zero.
 noise=$(cat "$work"/*.others | sort -n | tail -1)
-awk -v n="$noise" 'BEGIN {exit !(n > 0.1)}' &&
+awk -v n="$noise" 'BEGIN {exit !(n > 0.5)}' &&
   echo "warning: other processes used up to ${noise} CPU s during a run: rerun on an idle machine" >&2
 
 md5=$(median <"$work/md5sum.times")

@@ -21,9 +21,9 @@
 //! - Files no larger than `inline_max` are hashed on the calling thread: starting threads would cost more
 //!   than the overlap gains.
 //!
-//! Measured with `bench/hash.sh` (1 GiB, page cache warm, 2 cores with SHA-NI): `md5sum` 1.64 s, MD5 +
-//! etag 1.43 s (0.87×: the MD5 lane alone sets the pace), MD5 + etag + 16 MiB slices 1.86 s (1.13×: both
-//! cores are busy, 97% of the 2-core bound); peak RSS 22 MiB either way.
+//! Measured with `bench/hash.sh` (1 GiB, page cache warm, idle 2-core machine with SHA-NI, medians of 7):
+//! `md5sum` 1.62 s; MD5 + etag 1.43 s (0.89×: the MD5 lane alone sets the pace); MD5 + etag + 16 MiB
+//! slices 1.86 s (1.15×: both cores busy, close to the 2-core bound); peak RSS 22 MiB either way.
 
 use std::fs::File;
 use std::io::{ErrorKind, Read};
