@@ -17,5 +17,6 @@ if ! cmp -s "$requirements" "$stamp"; then
 fi
 
 cargo build --quiet --locked -p pandrop-fakecloud
-export PANDROP_FAKECLOUD="${PANDROP_FAKECLOUD:-$PWD/target/debug/pandrop-fakecloud}"
+target_dir=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)
+export PANDROP_FAKECLOUD="${PANDROP_FAKECLOUD:-$target_dir/debug/pandrop-fakecloud}"
 exec "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/interop

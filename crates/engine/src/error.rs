@@ -114,6 +114,12 @@ pub enum Error {
         /// What failed and what to do about it.
         message: String,
     },
+    /// The local database (queue, history, hash cache) could not be read or written.
+    #[error("store: {message}")]
+    Store {
+        /// What was being done and what SQLite said.
+        message: String,
+    },
     /// The operation was cancelled by its owner.
     #[error("cancelled")]
     Cancelled,
@@ -147,6 +153,8 @@ pub enum ErrorCode {
     Timeout,
     /// See [`Error::Keyring`].
     Keyring,
+    /// See [`Error::Store`].
+    Store,
     /// See [`Error::Cancelled`].
     Cancelled,
 }
@@ -167,6 +175,7 @@ impl ErrorCode {
             Self::Integrity => "integrity",
             Self::Timeout => "timeout",
             Self::Keyring => "keyring",
+            Self::Store => "store",
             Self::Cancelled => "cancelled",
         }
     }
@@ -188,6 +197,7 @@ impl Error {
             Self::Integrity { .. } => ErrorCode::Integrity,
             Self::Timeout { .. } => ErrorCode::Timeout,
             Self::Keyring { .. } => ErrorCode::Keyring,
+            Self::Store { .. } => ErrorCode::Store,
             Self::Cancelled => ErrorCode::Cancelled,
         }
     }
@@ -205,6 +215,7 @@ impl Error {
             | Self::Integrity { .. }
             | Self::Timeout { .. }
             | Self::Keyring { .. }
+            | Self::Store { .. }
             | Self::Cancelled => false,
         }
     }

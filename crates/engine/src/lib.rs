@@ -10,6 +10,7 @@ pub mod http;
 pub mod provider;
 pub mod secret;
 pub mod secrets;
+pub mod store;
 pub mod transfer;
 
 pub use error::{Error, ErrorCode, Result};

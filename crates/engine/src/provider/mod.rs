@@ -114,6 +114,31 @@ impl PartPlan {
     }
 }
 
+/// What the cloud handed back for an acknowledged part, kept so a resumed upload can finish without
+/// sending it again (a WCS block's last `ctx`; nothing for a 123pan slice).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PartReceipt(pub Option<String>);
+
+/// What a session needs to continue after a restart. Never holds a secret: tokens are asked for again.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResumeState {
+    /// Provider name ([`CloudProvider::name`]).
+    pub provider: String,
+    /// Provider-specific fields.
+    pub state: serde_json::Value,
+    /// When the cloud forgets the session (unix ms), if known.
+    pub expires_at: Option<i64>,
+}
+
+/// A saved session and the parts it had acknowledged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedUpload {
+    /// From [`UploadSession::resume_state`].
+    pub resume: ResumeState,
+    /// Acknowledged parts, 0-based, with their receipts.
+    pub parts: Vec<(u32, PartReceipt)>,
+}
+
 /// An upload in progress on the cloud side.
 #[async_trait]
 pub trait UploadSession: Send + Sync {
@@ -122,10 +147,15 @@ pub trait UploadSession: Send + Sync {
 
     /// Sends one part; the provider retries transient failures itself. Parts may be sent concurrently and in
     /// any order.
-    async fn put_part(&self, part: &PartBody) -> Result<()>;
+    async fn put_part(&self, part: &PartBody) -> Result<PartReceipt>;
 
     /// Finishes the upload once every part is acknowledged.
     async fn complete(&self) -> Result<RemoteFile>;
+
+    /// What to save so the upload can continue after a restart; `None` when it cannot (one-request uploads).
+    fn resume_state(&self) -> Option<ResumeState> {
+        None
+    }
 }
 
 /// A cloud drive that files can be uploaded to.
@@ -142,4 +172,16 @@ pub trait CloudProvider: Send + Sync {
 
     /// Opens an upload for a hashed file.
     async fn begin(&self, file: &LocalFile, target: &RemoteTarget, policy: DuplicatePolicy) -> Result<Begin>;
+
+    /// Reopens a saved upload of the same file, whose acknowledged parts need not be sent again.
+    /// `Ok(None)` when this provider cannot continue it (the caller then begins afresh).
+    async fn resume(
+        &self,
+        _file: &LocalFile,
+        _target: &RemoteTarget,
+        _policy: DuplicatePolicy,
+        _saved: &SavedUpload,
+    ) -> Result<Option<Begin>> {
+        Ok(None)
+    }
 }

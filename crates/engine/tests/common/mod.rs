@@ -130,3 +130,59 @@ pub(crate) async fn upload(
 pub(crate) async fn stored(cloud: &Cloud, path: &str) -> Option<Value> {
     cloud.admin_files().await.into_iter().find(|f| f["path"] == path)
 }
+
+/// A journal kept in memory, standing in for the durable store across "restarts" within one test.
+#[derive(Default)]
+pub(crate) struct MemoryJournal {
+    pub saved: std::sync::Mutex<Option<pandrop_engine::provider::ResumeState>>,
+    pub parts: std::sync::Mutex<Vec<(u32, pandrop_engine::provider::PartReceipt)>>,
+    pub digest: std::sync::Mutex<Option<pandrop_engine::hash::FileDigest>>,
+    pub discarded: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl pandrop_engine::transfer::Journal for MemoryJournal {
+    async fn cached_digest(&self, _request: &pandrop_engine::hash::HashRequest) -> Option<pandrop_engine::hash::FileDigest> {
+        self.digest.lock().expect("lock").clone()
+    }
+    async fn digest_computed(&self, digest: &pandrop_engine::hash::FileDigest) -> pandrop_engine::Result<()> {
+        *self.digest.lock().expect("lock") = Some(digest.clone());
+        Ok(())
+    }
+    async fn saved_upload(&self) -> Option<pandrop_engine::provider::SavedUpload> {
+        let resume = self.saved.lock().expect("lock").clone()?;
+        Some(pandrop_engine::provider::SavedUpload {
+            resume,
+            parts: self.parts.lock().expect("lock").clone(),
+        })
+    }
+    async fn session_opened(&self, state: &pandrop_engine::provider::ResumeState) -> pandrop_engine::Result<()> {
+        *self.saved.lock().expect("lock") = Some(state.clone());
+        self.parts.lock().expect("lock").clear();
+        Ok(())
+    }
+    async fn part_done(&self, index: u32, receipt: &pandrop_engine::provider::PartReceipt) -> pandrop_engine::Result<()> {
+        self.parts.lock().expect("lock").push((index, receipt.clone()));
+        Ok(())
+    }
+    async fn session_discarded(&self) -> pandrop_engine::Result<()> {
+        *self.saved.lock().expect("lock") = None;
+        self.parts.lock().expect("lock").clear();
+        self.discarded.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// Uploads through `journal`, as the queue does.
+pub(crate) async fn upload_journaled(
+    provider: &dyn CloudProvider,
+    path: &Path,
+    to: &RemoteTarget,
+    journal: &MemoryJournal,
+) -> pandrop_engine::Result<TransferReport> {
+    let options = TransferOptions {
+        parallel_parts: 3,
+        duplicate: DuplicatePolicy::Fail,
+    };
+    transfer::upload_file_with(provider, path, to, &options, Arc::new(|_| {}), journal, &CancellationToken::new()).await
+}

@@ -6,5 +6,6 @@ mod support;
 
 mod auth;
 mod faults;
+mod resume;
 mod rules;
 mod upload;

@@ -6,4 +6,5 @@ mod support;
 
 mod offline;
 mod recovery;
+mod resume;
 mod upload;

@@ -21,8 +21,8 @@ use url::Url;
 use self::api::CreateRequest;
 use self::client::{Api, upload_host};
 use self::dirs::DirCache;
-use self::session::{SingleSession, SliceSession};
-use super::{Begin, CloudProvider, DuplicatePolicy, LocalFile, RemoteFile, RemoteTarget};
+use self::session::{SavedSlices, SingleSession, SliceSession};
+use super::{Begin, CloudProvider, DuplicatePolicy, LocalFile, RemoteFile, RemoteTarget, SavedUpload};
 use crate::error::{Error, Result};
 use crate::hash::HashRequest;
 use crate::http::RetryPolicy;
@@ -276,9 +276,39 @@ impl CloudProvider for Pan123 {
             slice_size: reply.slice_size,
             server,
             size: file.size,
+            md5: md5.to_owned(),
             part_name: target.name.clone(),
             poll_interval: self.config.poll_interval,
         })))
+    }
+
+    /// Continues a chunked upload with the saved `preuploadID`, as long as the file is still the one hashed.
+    async fn resume(
+        &self,
+        file: &LocalFile,
+        target: &RemoteTarget,
+        _policy: DuplicatePolicy,
+        saved: &SavedUpload,
+    ) -> Result<Option<Begin>> {
+        if saved.resume.provider != PROVIDER {
+            return Ok(None);
+        }
+        let Ok(state) = serde_json::from_value::<SavedSlices>(saved.resume.state.clone()) else {
+            return Ok(None);
+        };
+        if state.size != file.size || file.digest.md5.as_deref() != Some(state.md5.as_str()) || state.slice_size == 0 {
+            return Ok(None);
+        }
+        Ok(Some(Begin::Upload(Box::new(SliceSession {
+            api: Arc::clone(&self.api),
+            preupload_id: state.preupload_id,
+            slice_size: state.slice_size,
+            server: upload_host(&state.server)?,
+            size: state.size,
+            md5: state.md5,
+            part_name: target.name.clone(),
+            poll_interval: self.config.poll_interval,
+        }))))
     }
 }
 

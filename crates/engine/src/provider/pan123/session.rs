@@ -13,7 +13,7 @@ use super::api::{self, CompleteReply};
 use super::client::{Api, SingleCreate};
 use super::dirs;
 use crate::error::{Error, Result};
-use crate::provider::{PartBody, PartPlan, RemoteFile, UploadSession};
+use crate::provider::{PartBody, PartPlan, PartReceipt, RemoteFile, ResumeState, UploadSession};
 
 /// The merge can take a while for big files: five minutes plus one per GB (spec §3.3).
 fn completion_deadline(size: u64) -> Duration {
@@ -27,8 +27,22 @@ pub(super) struct SliceSession {
     pub slice_size: u64,
     pub server: Url,
     pub size: u64,
+    pub md5: String,
     pub part_name: String,
     pub poll_interval: Duration,
+}
+
+/// What a chunked upload saves to continue after a restart (spec §4.2: the same `preuploadID`, only the
+/// missing slices).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct SavedSlices {
+    #[serde(rename = "preuploadID")]
+    pub preupload_id: String,
+    pub slice_size: u64,
+    pub server: String,
+    pub size: u64,
+    pub md5: String,
 }
 
 #[async_trait]
@@ -37,8 +51,25 @@ impl UploadSession for SliceSession {
         PartPlan::new(self.size, self.slice_size)
     }
 
-    async fn put_part(&self, part: &PartBody) -> Result<()> {
-        self.api.slice(&self.server, &self.preupload_id, part, &self.part_name).await
+    async fn put_part(&self, part: &PartBody) -> Result<PartReceipt> {
+        self.api.slice(&self.server, &self.preupload_id, part, &self.part_name).await?;
+        Ok(PartReceipt::default())
+    }
+
+    /// The `preuploadID` and where slices go; the access token is fetched again on resume.
+    fn resume_state(&self) -> Option<ResumeState> {
+        let state = SavedSlices {
+            preupload_id: self.preupload_id.clone(),
+            slice_size: self.slice_size,
+            server: self.server.to_string(),
+            size: self.size,
+            md5: self.md5.clone(),
+        };
+        Some(ResumeState {
+            provider: PROVIDER.to_owned(),
+            state: serde_json::to_value(state).ok()?,
+            expires_at: None,
+        })
     }
 
     /// Polls `upload_complete` every `poll_interval` until `completed` with a non-zero `fileID`, treating
@@ -96,7 +127,7 @@ impl UploadSession for SingleSession {
         }
     }
 
-    async fn put_part(&self, part: &PartBody) -> Result<()> {
+    async fn put_part(&self, part: &PartBody) -> Result<PartReceipt> {
         let fields = SingleCreate {
             parent_file_id: self.parent_file_id,
             filename: &self.filename,
@@ -128,7 +159,7 @@ impl UploadSession for SingleSession {
             });
         }
         *self.file_id.lock().unwrap_or_else(|p| p.into_inner()) = Some(reply.file_id);
-        Ok(())
+        Ok(PartReceipt::default())
     }
 
     async fn complete(&self) -> Result<RemoteFile> {

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use url::Url;
 
 use self::client::{Api, SessionToken};
-use super::wcs::{self, CallbackFile, Completion, FormSession, Renewal, SliceSession, UploadGrant};
-use super::{Begin, CloudProvider, DuplicatePolicy, LocalFile, RemoteFile, RemoteTarget};
+use super::wcs::{self, CallbackFile, Completion, FormSession, Renewal, SavedBlocks, SliceSession, UploadGrant};
+use super::{Begin, CloudProvider, DuplicatePolicy, LocalFile, RemoteFile, RemoteTarget, SavedUpload};
 use crate::error::{Error, Result};
 use crate::hash::HashRequest;
 use crate::http::RetryPolicy;
@@ -177,6 +177,15 @@ impl Pan6 {
         Ok(None)
     }
 
+    fn token_flow(&self, target: &RemoteTarget, etag: &str, policy: DuplicatePolicy) -> Arc<TokenFlow> {
+        Arc::new(TokenFlow {
+            api: Arc::clone(&self.api),
+            path: self.token_path(),
+            request: self.token_request(target, etag, policy),
+            subject: target.full_path(),
+        })
+    }
+
     fn token_path(&self) -> &'static str {
         match self.config.api {
             Pan6Api::V1 => "v1/store/token",
@@ -225,12 +234,7 @@ impl CloudProvider for Pan6 {
             .etag
             .clone()
             .ok_or_else(|| Error::invalid(file.path.display().to_string(), "the file was not hashed"))?;
-        let completion = Arc::new(TokenFlow {
-            api: Arc::clone(&self.api),
-            path: self.token_path(),
-            request: self.token_request(target, &etag, policy),
-            subject: target.full_path(),
-        });
+        let completion = self.token_flow(target, &etag, policy);
         let grant = match completion.renew().await {
             Ok(Renewal::Done(remote)) => return Ok(Begin::Instant(remote)),
             Ok(Renewal::Grant(grant)) => grant,
@@ -271,6 +275,38 @@ impl CloudProvider for Pan6 {
         };
         Ok(Begin::Upload(session))
     }
+
+    /// Asks for a fresh upload token by hash (the saved one is not kept), then continues the saved batch with
+    /// the blocks it already sent; the cloud may meanwhile hold the file, which finishes it at once.
+    async fn resume(&self, file: &LocalFile, target: &RemoteTarget, policy: DuplicatePolicy, saved: &SavedUpload) -> Result<Option<Begin>> {
+        if saved.resume.provider != PROVIDER {
+            return Ok(None);
+        }
+        let Ok(state) = serde_json::from_value::<SavedBlocks>(saved.resume.state.clone()) else {
+            return Ok(None);
+        };
+        if state.size != file.size || file.digest.etag.as_deref() != Some(state.etag.as_str()) {
+            return Ok(None);
+        }
+        let completion = self.token_flow(target, &state.etag, policy);
+        let grant = match completion.renew().await? {
+            Renewal::Done(remote) => return Ok(Some(Begin::Instant(remote))),
+            Renewal::Grant(grant) => grant,
+        };
+        let ctxs: Vec<(u32, String)> = saved.parts.iter().filter_map(|(i, r)| r.0.clone().map(|c| (*i, c))).collect();
+        let session = SliceSession::new(
+            self.api.http.clone(),
+            grant,
+            file.path.clone(),
+            file.size,
+            state.etag,
+            self.config.chunk_size,
+            completion,
+            self.config.retry,
+        )
+        .restore(state.batch, &ctxs);
+        Ok(Some(Begin::Upload(Box::new(session))))
+    }
 }
 
 /// Asking 6pan for a file by its hash, and reading what its WCS callback returned.
@@ -283,6 +319,10 @@ struct TokenFlow {
 
 #[async_trait]
 impl Completion for TokenFlow {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
     fn parse_callback(&self, body: &str) -> Result<CallbackFile> {
         let result = envelope::decode(200, body.as_bytes(), &self.subject)?;
         file_of(&result).map(|remote| CallbackFile {

@@ -13,7 +13,7 @@ use super::slice::{check_callback, join, send};
 use super::{Completion, FORM_UPLOAD_MAX, PROVIDER, Renewal, UploadGrant};
 use crate::error::{Error, Result};
 use crate::http::{self, RetryPolicy};
-use crate::provider::{PartBody, PartPlan, RemoteFile, UploadSession};
+use crate::provider::{PartBody, PartPlan, PartReceipt, RemoteFile, UploadSession};
 
 /// New upload tokens one file may ask for.
 const MAX_RENEWALS: u32 = 3;
@@ -95,7 +95,7 @@ impl UploadSession for FormSession {
         }
     }
 
-    async fn put_part(&self, part: &PartBody) -> Result<()> {
+    async fn put_part(&self, part: &PartBody) -> Result<PartReceipt> {
         for _ in 0..=MAX_RENEWALS {
             let grant = self.grant();
             let file = match self.post(&grant, part).await? {
@@ -114,7 +114,7 @@ impl UploadSession for FormSession {
                 Err(other) => return Err(other.into_error()),
             };
             *self.result.lock().unwrap_or_else(|p| p.into_inner()) = Some(file);
-            return Ok(());
+            return Ok(PartReceipt::default());
         }
         Err(Error::Auth {
             provider: PROVIDER,

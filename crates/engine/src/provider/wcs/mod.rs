@@ -18,7 +18,7 @@ use crate::error::Result;
 use crate::provider::RemoteFile;
 
 pub(crate) use form::FormSession;
-pub(crate) use slice::SliceSession;
+pub(crate) use slice::{SavedBlocks, SliceSession};
 
 /// Block size of the slice upload (and of the etag).
 pub(crate) const BLOCK_SIZE: u64 = 4 * 1024 * 1024;
@@ -39,6 +39,22 @@ pub(crate) struct UploadGrant {
 }
 
 impl UploadGrant {
+    /// The token's `deadline` (unix ms), read from its put policy (`ak:sign:policy`, spec §2).
+    pub(crate) fn deadline_ms(&self) -> Option<i64> {
+        use base64::Engine;
+        use secrecy::ExposeSecret;
+        let policy = self.token.expose_secret().rsplit(':').next()?;
+        let raw = base64::engine::general_purpose::URL_SAFE
+            .decode(policy)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(policy))
+            .ok()?;
+        let json: serde_json::Value = serde_json::from_slice(&raw).ok()?;
+        match json.get("deadline")? {
+            serde_json::Value::String(s) => s.parse().ok(),
+            other => other.as_i64(),
+        }
+    }
+
     /// Whether the host only offers the form upload (its URL already ends in `/file/upload`).
     pub(crate) fn is_form_only(&self) -> bool {
         self.url.path().trim_end_matches('/').ends_with("/file/upload")
@@ -65,6 +81,9 @@ pub(crate) enum Renewal {
 /// The cloud-specific half of finishing a WCS upload.
 #[async_trait]
 pub(crate) trait Completion: Send + Sync {
+    /// The cloud's name, for saved sessions.
+    fn provider(&self) -> &'static str;
+
     /// Reads the callback body that came back in mkfile's `response` (or as the form upload's reply).
     fn parse_callback(&self, body: &str) -> Result<CallbackFile>;
 

@@ -13,7 +13,7 @@ use super::{BLOCK_SIZE, CallbackFile, Completion, PROVIDER, Renewal, UploadGrant
 use crate::error::{Error, Result};
 use crate::hash::md5_hex;
 use crate::http::{self, RetryPolicy};
-use crate::provider::{PartBody, PartPlan, RemoteFile, UploadSession};
+use crate::provider::{PartBody, PartPlan, PartReceipt, RemoteFile, ResumeState, UploadSession};
 
 /// Tries per block before its error is final (701 / 412 / receipts that do not match).
 const BLOCK_ATTEMPTS: u32 = 3;
@@ -23,6 +23,19 @@ const CHUNK_RESENDS: u32 = 3;
 const MAX_RENEWALS: u32 = 3;
 /// mkfile rounds (each after re-sending the file or renewing the token).
 const MKFILE_ROUNDS: u32 = 3;
+
+/// What a slice upload saves to continue after a restart (spec §3.7), without the upload token.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct SavedBlocks {
+    /// The `UploadBatch` every request of the file carries.
+    pub batch: String,
+    /// The upload host.
+    pub url: String,
+    /// File size.
+    pub size: u64,
+    /// The file's etag.
+    pub etag: String,
+}
 
 /// The current grant and how many times it was renewed.
 struct GrantState {
@@ -245,6 +258,21 @@ impl SliceSession {
         Ok(())
     }
 
+    /// Continues a saved upload: its `UploadBatch` and the ctxs of the blocks it already sent. The ctxs are
+    /// tried under the new grant; if the cloud refuses them at mkfile, the file is sent again.
+    pub(crate) fn restore(mut self, batch: String, ctxs: &[(u32, String)]) -> Self {
+        self.batch = batch;
+        {
+            let slots = self.ctxs.get_mut().unwrap_or_else(|p| p.into_inner());
+            for (index, ctx) in ctxs {
+                if let Some(slot) = slots.get_mut(*index as usize) {
+                    *slot = Some(ctx.clone());
+                }
+            }
+        }
+        self
+    }
+
     /// Checks mkfile's answer: its hash must be ours, and the callback body must name a file.
     fn finish(&self, result: MkfileResult) -> Result<RemoteFile> {
         if result.hash != self.etag {
@@ -264,17 +292,17 @@ impl UploadSession for SliceSession {
         PartPlan::new(self.size, BLOCK_SIZE)
     }
 
-    async fn put_part(&self, part: &PartBody) -> Result<()> {
+    async fn put_part(&self, part: &PartBody) -> Result<PartReceipt> {
         let mut last = None;
         for _ in 0..BLOCK_ATTEMPTS {
             let (grant, generation, done) = self.grant().await;
             if done.is_some() {
-                return Ok(());
+                return Ok(PartReceipt::default());
             }
             match self.send_block(part, &grant).await {
                 Ok(ctx) => {
-                    self.set_ctx(part.index, Some(ctx));
-                    return Ok(());
+                    self.set_ctx(part.index, Some(ctx.clone()));
+                    return Ok(PartReceipt(Some(ctx)));
                 }
                 Err(Failure::RedoBlock(e)) => {
                     tracing::warn!(block = part.index, error = %e, "sending the block again");
@@ -287,6 +315,22 @@ impl UploadSession for SliceSession {
             }
         }
         Err(last.unwrap_or_else(|| protocol("block not accepted")))
+    }
+
+    /// The batch id and where blocks go; the upload token itself is asked for again on resume.
+    fn resume_state(&self) -> Option<ResumeState> {
+        let grant = self.state.try_read().ok()?.grant.clone();
+        let saved = SavedBlocks {
+            batch: self.batch.clone(),
+            url: grant.url.to_string(),
+            size: self.size,
+            etag: self.etag.clone(),
+        };
+        Some(ResumeState {
+            provider: self.completion.provider().to_owned(),
+            state: serde_json::to_value(saved).ok()?,
+            expires_at: grant.deadline_ms(),
+        })
     }
 
     async fn complete(&self) -> Result<RemoteFile> {

@@ -1,0 +1,333 @@
+//! Moves one local file to a cloud: check the rules, hash in one pass, begin (or continue a saved session),
+//! send the missing parts in parallel, complete. Progress is reported as absolute values; the whole transfer
+//! stops when its owner cancels.
+
+mod journal;
+mod plan;
+
+pub use journal::{Journal, NoJournal};
+pub use plan::{PlannedFile, plan_paths};
+
+use futures::StreamExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Error, Result};
+use crate::hash::{self, FileDigest};
+use crate::provider::{Begin, CloudProvider, DuplicatePolicy, LocalFile, PartBody, PartReceipt, RemoteFile, RemoteTarget, UploadSession};
+
+/// How often in-flight byte counts are reported.
+const PROGRESS_TICK: Duration = Duration::from_millis(100);
+
+/// Knobs of one transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransferOptions {
+    /// Parts of this file in flight at once.
+    pub parallel_parts: usize,
+    /// What to do on a name clash.
+    pub duplicate: DuplicatePolicy,
+}
+
+impl Default for TransferOptions {
+    /// Three parts at once (what production 123pan clients use), fail on a name clash.
+    fn default() -> Self {
+        Self {
+            parallel_parts: 3,
+            duplicate: DuplicatePolicy::Fail,
+        }
+    }
+}
+
+/// What a transfer is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Reading the file to hash it.
+    Hashing,
+    /// Asking the cloud for an upload.
+    Preparing,
+    /// Sending bytes.
+    Uploading,
+    /// Waiting for the cloud to assemble and verify the file.
+    Completing,
+}
+
+/// An absolute progress snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Progress {
+    /// Current phase.
+    pub phase: Phase,
+    /// Bytes done in this phase.
+    pub done: u64,
+    /// Bytes in all.
+    pub total: u64,
+}
+
+/// How the file reached the cloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The bytes were sent.
+    Uploaded,
+    /// The cloud already held the bytes; nothing was sent (秒传).
+    Instant,
+}
+
+/// The result of a finished transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferReport {
+    /// Uploaded or instant.
+    pub outcome: Outcome,
+    /// The file on the cloud.
+    pub remote: RemoteFile,
+    /// What the hashing pass computed.
+    pub digest: FileDigest,
+    /// File bytes sent by this run (0 for an instant upload; parts sent by an earlier run are not counted).
+    pub bytes_sent: u64,
+}
+
+/// A progress callback.
+pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// Uploads `path` to `target`.
+///
+/// Rules are checked before the file is read and before any request, so a bad name fails at once with
+/// [`Error::InvalidInput`] naming the file and the rule. Returns [`Error::Cancelled`] soon after `cancel` fires.
+pub async fn upload_file(
+    provider: &dyn CloudProvider,
+    path: &Path,
+    target: &RemoteTarget,
+    options: &TransferOptions,
+    progress: ProgressFn,
+    cancel: &CancellationToken,
+) -> Result<TransferReport> {
+    upload_file_with(provider, path, target, options, progress, &NoJournal, cancel).await
+}
+
+/// Like [`upload_file`], recording progress in `journal` and continuing what it saved earlier.
+///
+/// A saved session continues with only the parts the cloud had not acknowledged. If the cloud no longer
+/// knows it, the upload starts over with a fresh request (which may now be instant), and says so in the log.
+pub async fn upload_file_with(
+    provider: &dyn CloudProvider,
+    path: &Path,
+    target: &RemoteTarget,
+    options: &TransferOptions,
+    progress: ProgressFn,
+    journal: &dyn Journal,
+    cancel: &CancellationToken,
+) -> Result<TransferReport> {
+    tokio::select! {
+        biased;
+        () = cancel.cancelled() => Err(Error::Cancelled),
+        report = run(provider, path, target, options, progress, journal, cancel) => report,
+    }
+}
+
+async fn run(
+    provider: &dyn CloudProvider,
+    path: &Path,
+    target: &RemoteTarget,
+    options: &TransferOptions,
+    progress: ProgressFn,
+    journal: &dyn Journal,
+    cancel: &CancellationToken,
+) -> Result<TransferReport> {
+    let size = regular_file_size(path).await?;
+    provider.check(target, size).map_err(|e| name_the_file(e, path))?;
+    let local = LocalFile {
+        path: path.to_path_buf(),
+        size,
+        digest: digest_of(provider, path, size, &progress, journal, cancel).await?,
+    };
+    progress(Progress {
+        phase: Phase::Preparing,
+        done: 0,
+        total: size,
+    });
+    let run = Run {
+        local: &local,
+        options,
+        progress: &progress,
+        journal,
+    };
+
+    if let Some(saved) = journal.saved_upload().await {
+        match provider.resume(&local, target, options.duplicate, &saved).await {
+            Ok(Some(begin)) => match run.finish(begin, &saved.parts, false).await {
+                Err(e) if is_session_gone(&e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "the cloud no longer knows the half-sent upload; starting over");
+                }
+                other => return other,
+            },
+            Ok(None) => tracing::info!(file = %path.display(), "the saved upload cannot be continued; starting over"),
+            Err(e) if is_session_gone(&e) => {
+                tracing::warn!(file = %path.display(), error = %e, "the saved upload was refused; starting over");
+            }
+            Err(e) => return Err(e),
+        }
+        journal.session_discarded().await?;
+    }
+    let begin = provider.begin(&local, target, options.duplicate).await?;
+    run.finish(begin, &[], true).await
+}
+
+/// The file's digest: from the journal when it has one for this very file, else one read pass.
+async fn digest_of(
+    provider: &dyn CloudProvider,
+    path: &Path,
+    size: u64,
+    progress: &ProgressFn,
+    journal: &dyn Journal,
+    cancel: &CancellationToken,
+) -> Result<FileDigest> {
+    let request = provider.hash_request(size);
+    if let Some(digest) = journal.cached_digest(&request).await.filter(|d| d.size == size) {
+        return Ok(digest);
+    }
+    let report = Arc::clone(progress);
+    let on_hash = Arc::new(move |done| {
+        report(Progress {
+            phase: Phase::Hashing,
+            done,
+            total: size,
+        })
+    });
+    let digest = hash::hash_file_async(path.to_path_buf(), request, on_hash, cancel.child_token()).await?;
+    if digest.size != size {
+        return Err(Error::invalid(
+            path.display().to_string(),
+            "the file changed size while it was being hashed",
+        ));
+    }
+    journal.digest_computed(&digest).await?;
+    Ok(digest)
+}
+
+/// One attempt at sending a hashed file.
+struct Run<'a> {
+    local: &'a LocalFile,
+    options: &'a TransferOptions,
+    progress: &'a ProgressFn,
+    journal: &'a dyn Journal,
+}
+
+impl Run<'_> {
+    /// Sends what is missing and completes; `done` are parts acknowledged by an earlier run.
+    async fn finish(&self, begin: Begin, done: &[(u32, PartReceipt)], fresh: bool) -> Result<TransferReport> {
+        let session = match begin {
+            Begin::Instant(remote) => {
+                self.journal.session_discarded().await?;
+                return Ok(TransferReport {
+                    outcome: Outcome::Instant,
+                    remote,
+                    digest: self.local.digest.clone(),
+                    bytes_sent: 0,
+                });
+            }
+            Begin::Upload(session) => session,
+        };
+        if fresh && let Some(state) = session.resume_state() {
+            self.journal.session_opened(&state).await?;
+        }
+        let sent = self.send_parts(session.as_ref(), done).await?;
+        (self.progress)(Progress {
+            phase: Phase::Completing,
+            done: self.local.size,
+            total: self.local.size,
+        });
+        let remote = session.complete().await?;
+        self.journal.session_discarded().await?;
+        Ok(TransferReport {
+            outcome: Outcome::Uploaded,
+            remote,
+            digest: self.local.digest.clone(),
+            bytes_sent: sent,
+        })
+    }
+
+    /// Sends every part not in `done`, `parallel_parts` at a time, reporting absolute progress about ten
+    /// times a second and journaling each acknowledged part. Returns the bytes sent.
+    async fn send_parts(&self, session: &dyn UploadSession, done: &[(u32, PartReceipt)]) -> Result<u64> {
+        let file = self.local;
+        let plan = session.plan();
+        // Slice MD5s from the hashing pass are reused only when the cloud cut the file the way we guessed.
+        let known = file.digest.slices.as_ref().filter(|s| s.slice_size == plan.part_size);
+        let parts: Vec<PartBody> = (0..plan.part_count)
+            .map(|index| {
+                let (offset, len) = plan.range(index, file.size);
+                let md5 = known.and_then(|s| s.get(index as usize)).map(str::to_owned);
+                PartBody::new(index, offset, len, file.path.clone(), md5)
+            })
+            .collect();
+        let mut finished = vec![false; parts.len()];
+        for (index, _) in done {
+            if let Some(f) = finished.get_mut(*index as usize) {
+                *f = true;
+            }
+        }
+        // Clones share their `sent` counters with `parts`, which the progress report reads.
+        let todo: Vec<PartBody> = parts.iter().filter(|p| !finished[p.index as usize]).cloned().collect();
+        let sent = todo.iter().map(|p| p.len).sum();
+        let journal = self.journal;
+        let mut results = futures::stream::iter(todo)
+            .map(|part| async move {
+                let receipt = session.put_part(&part).await?;
+                journal.part_done(part.index, &receipt).await?;
+                Ok::<_, Error>(part.index)
+            })
+            .buffer_unordered(self.options.parallel_parts.max(1));
+        let mut tick = tokio::time::interval(PROGRESS_TICK);
+        let report = |finished: &[bool]| {
+            let done = parts
+                .iter()
+                .zip(finished)
+                .map(|(p, f)| if *f { p.len } else { p.sent().min(p.len) })
+                .sum();
+            (self.progress)(Progress {
+                phase: Phase::Uploading,
+                done,
+                total: file.size,
+            });
+        };
+        loop {
+            tokio::select! {
+                next = results.next() => match next {
+                    Some(Ok(index)) => finished[index as usize] = true,
+                    Some(Err(e)) => return Err(e),
+                    None => break,
+                },
+                _ = tick.tick() => report(&finished),
+            }
+        }
+        report(&finished);
+        Ok(sent)
+    }
+}
+
+/// Errors that mean "the cloud does not know this session any more", as opposed to a fault to report.
+fn is_session_gone(err: &Error) -> bool {
+    matches!(err, Error::Api { retryable: false, .. } | Error::Protocol { .. })
+}
+
+/// The size of a regular file; anything else (folder, FIFO, device) is refused before it is opened.
+async fn regular_file_size(path: &Path) -> Result<u64> {
+    let meta = tokio::fs::metadata(path).await.map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::invalid(path.display().to_string(), "not a regular file"));
+    }
+    Ok(meta.len())
+}
+
+/// Provider checks name the remote path; the user also needs the local file.
+fn name_the_file(err: Error, path: &Path) -> Error {
+    match err {
+        Error::InvalidInput { subject, rule } => Error::InvalidInput {
+            subject: format!("{} (as {subject})", path.display()),
+            rule,
+        },
+        other => other,
+    }
+}
