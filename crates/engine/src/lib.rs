@@ -8,6 +8,7 @@ pub mod error;
 pub mod hash;
 pub mod http;
 pub mod provider;
+pub mod queue;
 pub mod secret;
 pub mod secrets;
 pub mod store;

@@ -15,6 +15,9 @@ pub trait Journal: Send + Sync {
         None
     }
 
+    /// Hashing is about to start (the queue waits here for a hashing slot).
+    async fn before_hashing(&self) {}
+
     /// The hashing pass finished.
     async fn digest_computed(&self, _digest: &FileDigest) -> Result<()> {
         Ok(())
@@ -29,6 +32,9 @@ pub trait Journal: Send + Sync {
     async fn session_opened(&self, _state: &ResumeState) -> Result<()> {
         Ok(())
     }
+
+    /// Bytes are about to be sent (the queue waits here for an upload slot; instant uploads never get here).
+    async fn before_sending(&self) {}
 
     /// The cloud acknowledged a part.
     async fn part_done(&self, _index: u32, _receipt: &PartReceipt) -> Result<()> {

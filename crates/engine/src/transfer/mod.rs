@@ -187,6 +187,7 @@ async fn digest_of(
     if let Some(digest) = journal.cached_digest(&request).await.filter(|d| d.size == size) {
         return Ok(digest);
     }
+    journal.before_hashing().await;
     let report = Arc::clone(progress);
     let on_hash = Arc::new(move |done| {
         report(Progress {
@@ -232,6 +233,7 @@ impl Run<'_> {
         if fresh && let Some(state) = session.resume_state() {
             self.journal.session_opened(&state).await?;
         }
+        self.journal.before_sending().await;
         let sent = self.send_parts(session.as_ref(), done).await?;
         (self.progress)(Progress {
             phase: Phase::Completing,

@@ -1,0 +1,9 @@
+//! The durable queue against the sandbox cloud over real HTTP, with a real SQLite store.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod support;
+
+mod control;
+mod restart;
+mod runs;
