@@ -4,6 +4,7 @@ mod cloud;
 mod hash_cmd;
 mod login_cmd;
 mod output;
+mod queue_cmd;
 mod sandbox;
 mod upload_cmd;
 
@@ -16,6 +17,8 @@ const EXIT_OK: u8 = 0;
 const EXIT_FAILED: u8 = 1;
 /// Exit status for usage errors (as clap uses).
 const EXIT_USAGE: u8 = 2;
+/// Exit status after Ctrl-C (128 + SIGINT, as shells report it).
+const EXIT_INTERRUPTED: u8 = 130;
 
 /// Upload files to 123pan and 6pan: instant when the cloud already has them, parallel slices otherwise.
 #[derive(Parser)]
@@ -38,6 +41,8 @@ enum Command {
     Login(login_cmd::LoginArgs),
     /// Run the built-in sandbox cloud on this machine and print how to reach it.
     Sandbox(sandbox::SandboxArgs),
+    /// The durable upload queue: add, list, reorder, pause and run uploads that survive restarts.
+    Queue(queue_cmd::QueueArgs),
 }
 
 /// A failure of the command as a whole (not of one file), with the exit status it maps to.
@@ -46,6 +51,9 @@ enum CliError {
     /// The command line or environment is incomplete or contradictory.
     #[error("{0}")]
     Usage(String),
+    /// The user pressed Ctrl-C; what was running stays resumable.
+    #[error("interrupted")]
+    Interrupted,
     /// Something else stopped the command.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
@@ -67,6 +75,7 @@ fn main() -> ExitCode {
             Command::Upload(args) => upload_cmd::run(args, cli.verbose > 0).await,
             Command::Login(args) => login_cmd::run(args).await,
             Command::Sandbox(args) => sandbox::run(args).await,
+            Command::Queue(args) => queue_cmd::run(args, cli.verbose > 0).await,
         }
     });
     match result {
@@ -75,6 +84,7 @@ fn main() -> ExitCode {
             eprintln!("error: {msg}");
             ExitCode::from(EXIT_USAGE)
         }
+        Err(CliError::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
         Err(CliError::Other(e)) => {
             eprintln!("error: {e:#}");
             ExitCode::from(EXIT_FAILED)

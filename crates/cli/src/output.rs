@@ -98,7 +98,13 @@ impl Output {
         }
     }
 
-    fn line(&self, text: String) {
+    /// Whether results go out as JSON lines.
+    pub(crate) fn is_json(&self) -> bool {
+        self.json
+    }
+
+    /// Prints a line of text above the progress bars (or plainly when there are none).
+    pub(crate) fn line(&self, text: String) {
         match &self.bars {
             Some(bars) => {
                 let _ = bars.println(text);
