@@ -3,6 +3,7 @@
 
 use clap::{Args, ValueEnum};
 use pandrop_engine::Error;
+use pandrop_engine::http::ByteRate;
 use pandrop_engine::provider::pan6::{Pan6, TORRENT_DIR};
 use pandrop_engine::provider::pan123::MAX_SINGLE_STEP_SIZE;
 use pandrop_engine::provider::{CloudProvider, DuplicatePolicy, RemoteTarget};
@@ -60,6 +61,9 @@ pub(crate) struct UploadArgs {
     /// 123pan: files up to this many bytes go in one request (single-step upload, at most 1 GB; 0 turns it off).
     #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
     single_step_max: u64,
+    /// Upload at most this many bytes per second, all files together.
+    #[arg(long, value_name = "BYTES_PER_SEC", value_parser = clap::value_parser!(u64).range(1024..))]
+    limit_rate: Option<u64>,
     /// One JSON object per file per line on stdout.
     #[arg(long)]
     json: bool,
@@ -109,6 +113,12 @@ pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliErro
                 Some(DuplicateArg::Keep) => DuplicatePolicy::KeepBoth,
                 Some(DuplicateArg::Overwrite) => DuplicatePolicy::Overwrite,
             },
+            rate: {
+                let rate = ByteRate::unlimited();
+                rate.set(args.limit_rate);
+                rate
+            },
+            ..TransferOptions::default()
         },
         output: Output::new(args.json),
     });

@@ -1,7 +1,10 @@
-//! The shared HTTP machinery: one client, bounded retries with backoff and jitter, capped response bodies.
+//! The shared HTTP machinery: one client, bounded retries with backoff and jitter, capped response bodies,
+//! and the global upload byte rate.
 
+mod rate;
 mod retry;
 
+pub use rate::ByteRate;
 pub use retry::{RetryPolicy, retry};
 
 use std::time::Duration;

@@ -12,6 +12,7 @@ use tokio_util::io::ReaderStream;
 
 use crate::error::{Error, Result};
 use crate::hash::Md5;
+use crate::http::ByteRate;
 
 /// Chunk size of request bodies: small enough for smooth progress, large enough to keep syscalls rare.
 const BODY_CHUNK: usize = 256 * 1024;
@@ -32,6 +33,7 @@ pub struct PartBody {
     /// The part's MD5 if the hashing pass already computed it.
     pub md5: Option<String>,
     sent: Arc<AtomicU64>,
+    rate: ByteRate,
 }
 
 impl PartBody {
@@ -44,7 +46,14 @@ impl PartBody {
             path,
             md5,
             sent: Arc::default(),
+            rate: ByteRate::unlimited(),
         }
+    }
+
+    /// Paces this part's bodies by the shared upload rate.
+    pub fn with_rate(mut self, rate: ByteRate) -> Self {
+        self.rate = rate;
+        self
     }
 
     /// Bytes of this part handed to the network in the current attempt.
@@ -115,11 +124,22 @@ impl PartBody {
         S: Stream<Item = std::io::Result<Bytes>>,
     {
         let sent = Arc::clone(&self.sent);
-        stream.inspect(move |chunk| {
-            if let Ok(chunk) = chunk {
-                sent.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-            }
-        })
+        let rate = self.rate.clone();
+        stream
+            .then(move |chunk| {
+                let rate = rate.clone();
+                async move {
+                    if let Ok(chunk) = &chunk {
+                        rate.take(chunk.len()).await;
+                    }
+                    chunk
+                }
+            })
+            .inspect(move |chunk| {
+                if let Ok(chunk) = chunk {
+                    sent.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                }
+            })
     }
 
     fn changed_or(&self, e: std::io::Error) -> Error {

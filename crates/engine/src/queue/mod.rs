@@ -37,6 +37,10 @@ pub struct Limits {
     pub hashing: usize,
     /// Attempts before a task fails on a transient error (a lost network does not count).
     pub max_attempts: u32,
+    /// Upload bytes per second for all transfers together (`None`: as fast as the link allows).
+    pub upload_bytes_per_sec: Option<u64>,
+    /// A part that moves no byte for this long is aborted and sent again.
+    pub stall_timeout: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -46,6 +50,8 @@ impl Default for Limits {
             parts_per_file: 3,
             hashing: 1,
             max_attempts: 5,
+            upload_bytes_per_sec: None,
+            stall_timeout: crate::transfer::DEFAULT_STALL_TIMEOUT,
         }
     }
 }
@@ -181,7 +187,8 @@ impl Queue {
         self.send(Command::ResumeAll);
     }
 
-    /// Changes the limits; running transfers keep theirs, new ones use the new ones.
+    /// Changes the limits. The byte rate applies at once to every transfer; the other limits to transfers
+    /// that start from now on.
     pub fn set_limits(&self, limits: Limits) {
         self.send(Command::SetLimits(limits));
     }

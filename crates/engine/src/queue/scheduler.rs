@@ -13,6 +13,7 @@ use super::journal::StoreJournal;
 use super::progress::ProgressBoard;
 use super::{Command, Limits, ProviderSource, QueueEvent, blocking};
 use crate::error::{Error, ErrorCode, Result};
+use crate::http::ByteRate;
 use crate::store::{FileKey, Store, Task, TaskError, TaskId, TaskState};
 use crate::transfer::{self, Outcome, Phase, TransferOptions, TransferReport};
 
@@ -45,6 +46,7 @@ pub(super) struct Scheduler {
     cancel: CancellationToken,
     hash_slots: Arc<Semaphore>,
     upload_slots: Arc<Semaphore>,
+    rate: ByteRate,
     running: HashMap<TaskId, Running>,
     workers: JoinSet<(TaskId, Result<TransferReport>)>,
     board: ProgressBoard,
@@ -69,6 +71,11 @@ impl Scheduler {
             providers,
             hash_slots: Arc::new(Semaphore::new(limits.hashing.max(1))),
             upload_slots: Arc::new(Semaphore::new(limits.files.max(1))),
+            rate: {
+                let rate = ByteRate::unlimited();
+                rate.set(limits.upload_bytes_per_sec);
+                rate
+            },
             limits,
             events,
             idle,
@@ -149,6 +156,8 @@ impl Scheduler {
         let options = TransferOptions {
             parallel_parts: self.limits.parts_per_file.max(1),
             duplicate: task.duplicate,
+            rate: self.rate.clone(),
+            stall_timeout: self.limits.stall_timeout,
         };
         let cancel = self.cancel.child_token();
         let progress = self.board.reporter(id);
@@ -308,6 +317,9 @@ impl Scheduler {
     fn set_limits(&mut self, limits: Limits) {
         resize(&self.upload_slots, self.limits.files.max(1), limits.files.max(1));
         resize(&self.hash_slots, self.limits.hashing.max(1), limits.hashing.max(1));
+        if limits.upload_bytes_per_sec != self.limits.upload_bytes_per_sec {
+            self.rate.set(limits.upload_bytes_per_sec);
+        }
         self.limits = limits;
     }
 

@@ -16,26 +16,38 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
 use crate::hash::{self, FileDigest};
+use crate::http::ByteRate;
 use crate::provider::{Begin, CloudProvider, DuplicatePolicy, LocalFile, PartBody, PartReceipt, RemoteFile, RemoteTarget, UploadSession};
 
 /// How often in-flight byte counts are reported.
 const PROGRESS_TICK: Duration = Duration::from_millis(100);
 
+/// How long a part may send no byte before it is aborted and sent again.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// Times a stalled part is sent again before the transfer fails (and its owner retries it later).
+const STALL_RETRIES: u32 = 2;
+
 /// Knobs of one transfer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct TransferOptions {
     /// Parts of this file in flight at once.
     pub parallel_parts: usize,
     /// What to do on a name clash.
     pub duplicate: DuplicatePolicy,
+    /// The upload byte rate shared with other transfers.
+    pub rate: ByteRate,
+    /// A part whose body moves no byte for this long is aborted and sent again.
+    pub stall_timeout: Duration,
 }
 
 impl Default for TransferOptions {
-    /// Three parts at once (what production 123pan clients use), fail on a name clash.
+    /// Three parts at once (what production 123pan clients use), fail on a name clash, no rate limit.
     fn default() -> Self {
         Self {
             parallel_parts: 3,
             duplicate: DuplicatePolicy::Fail,
+            rate: ByteRate::unlimited(),
+            stall_timeout: DEFAULT_STALL_TIMEOUT,
         }
     }
 }
@@ -148,6 +160,7 @@ async fn run(
         total: size,
     });
     let run = Run {
+        provider: provider.name(),
         local: &local,
         options,
         progress: &progress,
@@ -209,6 +222,7 @@ async fn digest_of(
 
 /// One attempt at sending a hashed file.
 struct Run<'a> {
+    provider: &'static str,
     local: &'a LocalFile,
     options: &'a TransferOptions,
     progress: &'a ProgressFn,
@@ -261,7 +275,7 @@ impl Run<'_> {
             .map(|index| {
                 let (offset, len) = plan.range(index, file.size);
                 let md5 = known.and_then(|s| s.get(index as usize)).map(str::to_owned);
-                PartBody::new(index, offset, len, file.path.clone(), md5)
+                PartBody::new(index, offset, len, file.path.clone(), md5).with_rate(self.options.rate.clone())
             })
             .collect();
         let mut finished = vec![false; parts.len()];
@@ -276,7 +290,7 @@ impl Run<'_> {
         let journal = self.journal;
         let mut results = futures::stream::iter(todo)
             .map(|part| async move {
-                let receipt = session.put_part(&part).await?;
+                let receipt = self.put_watched(session, &part).await?;
                 journal.part_done(part.index, &receipt).await?;
                 Ok::<_, Error>(part.index)
             })
@@ -306,6 +320,43 @@ impl Run<'_> {
         }
         report(&finished);
         Ok(sent)
+    }
+}
+
+impl Run<'_> {
+    /// Sends a part, aborting and resending it when its body moves no byte for the stall timeout. Waiting for
+    /// the reply after the last byte is not a stall (the read timeout covers that).
+    async fn put_watched(&self, session: &dyn UploadSession, part: &PartBody) -> Result<PartReceipt> {
+        let stall = self.options.stall_timeout;
+        for _ in 0..=STALL_RETRIES {
+            let put = session.put_part(part);
+            tokio::pin!(put);
+            let mut check = tokio::time::interval((stall / 4).max(Duration::from_millis(20)));
+            let (mut seen, mut since) = (part.sent(), tokio::time::Instant::now());
+            loop {
+                tokio::select! {
+                    result = &mut put => return result,
+                    _ = check.tick() => {
+                        let sent = part.sent();
+                        if sent != seen || sent >= part.len {
+                            (seen, since) = (sent, tokio::time::Instant::now());
+                        } else if since.elapsed() >= stall {
+                            tracing::warn!(part = part.index, ?stall, "no byte moved; sending the part again");
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        Err(Error::Network {
+            provider: self.provider,
+            message: format!(
+                "part {} stalled: no byte moved for {} s, {} times",
+                part.index + 1,
+                stall.as_secs(),
+                STALL_RETRIES + 1
+            ),
+        })
     }
 }
 

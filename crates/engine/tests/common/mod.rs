@@ -122,6 +122,7 @@ pub(crate) async fn upload(
     let options = TransferOptions {
         parallel_parts: 3,
         duplicate,
+        ..TransferOptions::default()
     };
     transfer::upload_file(provider, path, to, &options, Arc::new(|_| {}), &CancellationToken::new()).await
 }
@@ -183,6 +184,7 @@ pub(crate) async fn upload_journaled(
     let options = TransferOptions {
         parallel_parts: 3,
         duplicate: DuplicatePolicy::Fail,
+        ..TransferOptions::default()
     };
     transfer::upload_file_with(provider, path, to, &options, Arc::new(|_| {}), journal, &CancellationToken::new()).await
 }

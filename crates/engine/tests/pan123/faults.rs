@@ -84,3 +84,57 @@ async fn a_server_that_keeps_failing_is_given_up_on() {
         .expect_err("gives up");
     assert!(matches!(err, Error::Server { status: 503, .. }), "{err}");
 }
+
+#[tokio::test]
+async fn a_stalled_slice_is_aborted_and_sent_again() {
+    // 16 MiB slices: far more than the socket buffers hold, so a server that stops reading stalls the body.
+    let cloud = crate::support::cloud().await;
+    cloud
+        .faults(json!([{"route": "123pan/slice", "action": {"kind": "latency", "ms": 4000}}]))
+        .await;
+    let provider = cloud.provider();
+    let path = cloud.file("stall.bin", 20 * MIB, 14);
+    let options = pandrop_engine::transfer::TransferOptions {
+        stall_timeout: std::time::Duration::from_millis(800),
+        ..Default::default()
+    };
+    let report = pandrop_engine::transfer::upload_file(
+        &provider,
+        &path,
+        &target("/", "stall.bin"),
+        &options,
+        std::sync::Arc::new(|_| {}),
+        &tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .expect("recovers from the stall");
+    assert_eq!(report.outcome, Outcome::Uploaded);
+    assert_eq!(stored(&cloud, "/stall.bin").await.expect("stored")["md5"], md5_of(&path));
+    assert_eq!(cloud.requests("123pan/slice").await, 3, "the stalled slice was sent once more");
+}
+
+#[tokio::test]
+async fn the_byte_rate_paces_an_upload() {
+    let cloud = cloud_with(|c| c.pan123.slice_size = MIB as u64).await;
+    let provider = cloud.provider();
+    let path = cloud.file("slow.bin", 3 * MIB, 15);
+    let rate = pandrop_engine::http::ByteRate::unlimited();
+    rate.set(Some(MIB as u64));
+    let options = pandrop_engine::transfer::TransferOptions {
+        rate,
+        ..Default::default()
+    };
+    let start = std::time::Instant::now();
+    pandrop_engine::transfer::upload_file(
+        &provider,
+        &path,
+        &target("/", "slow.bin"),
+        &options,
+        std::sync::Arc::new(|_| {}),
+        &tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .expect("upload");
+    // 3 MiB at 1 MiB/s, less the initial burst of 256 KiB: well over two seconds.
+    assert!(start.elapsed() >= std::time::Duration::from_millis(2200), "{:?}", start.elapsed());
+}
