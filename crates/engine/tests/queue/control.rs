@@ -106,3 +106,29 @@ async fn pause_all_and_resume_all() {
     }
     q.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_file_changed_while_paused_is_hashed_again() {
+    let cloud = cloud_with(|c| c.pan123.slice_size = MIB as u64).await;
+    slow_slices(&cloud).await;
+    let store = store_at(&cloud.dir.path().join("queue.db"));
+    let q = queue(&store, pan123_at(&cloud.running.pan123_url()), Limits::default()).await;
+    let path = cloud.file("edit.bin", 12 * MIB, 30);
+    let id = q.add(vec![task(&path, "/e")]).await.expect("add")[0];
+    wait_parts(&store, id, 2).await;
+    q.pause(&[id]);
+    wait_state(&q, id, |s| s == TaskState::Paused).await;
+    // The user edits the file: same size, different bytes, newer mtime.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let mut bytes = std::fs::read(&path).expect("read");
+    bytes[5 * MIB] ^= 0xff;
+    std::fs::write(&path, &bytes).expect("edit");
+    q.resume(&[id]);
+    wait_state(&q, id, |s| s == TaskState::Done).await;
+    assert_eq!(
+        stored(&cloud, "/e/edit.bin").await.expect("stored")["md5"],
+        md5_of(&path),
+        "never uploaded with a stale hash"
+    );
+    q.shutdown().await;
+}
