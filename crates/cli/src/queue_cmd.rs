@@ -430,13 +430,19 @@ fn change_states(store: &Store, sel: AllOrIds, change: Change) -> Result<bool, C
 
 /// Providers by profile id, connected before the queue starts (connecting may need the network, which the
 /// queue's synchronous lookup cannot wait for).
-struct Providers(HashMap<String, Result<Arc<dyn CloudProvider>, String>>);
+struct Providers(HashMap<String, Connected>);
+
+/// A profile's provider, or why it could not be connected (its tasks fail with that reason).
+enum Connected {
+    Ready(Arc<dyn CloudProvider>),
+    Unavailable { reason: String },
+}
 
 impl ProviderSource for Providers {
     fn provider(&self, profile_id: &str) -> pandrop_engine::Result<Arc<dyn CloudProvider>> {
         match self.0.get(profile_id) {
-            Some(Ok(provider)) => Ok(Arc::clone(provider)),
-            Some(Err(why)) => Err(pandrop_engine::Error::invalid(format!("profile {profile_id}"), why.clone())),
+            Some(Connected::Ready(provider)) => Ok(Arc::clone(provider)),
+            Some(Connected::Unavailable { reason }) => Err(pandrop_engine::Error::invalid(format!("profile {profile_id}"), reason.clone())),
             None => Err(pandrop_engine::Error::invalid(
                 format!("profile {profile_id}"),
                 "added after this `queue run` started; run it again",
@@ -492,11 +498,11 @@ async fn run_queue(store: Arc<Store>, args: RunArgs, verbose: bool) -> Result<bo
             Ok(conn) => {
                 let provider = Arc::clone(&conn.provider);
                 connections.push(conn);
-                Ok(provider)
+                Connected::Ready(provider)
             }
-            Err(why) => {
-                eprintln!("error: profile {id}: {why}");
-                Err(why)
+            Err(reason) => {
+                eprintln!("error: profile {id}: {reason}");
+                Connected::Unavailable { reason }
             }
         };
         providers.insert(id.to_owned(), entry);

@@ -70,3 +70,35 @@ async fn a_bad_file_fails_alone_with_a_clear_message() {
     assert_eq!(tasks.iter().find(|t| t.id == ids[2]).expect("good").state, TaskState::Done);
     q.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_permanent_cloud_error_fails_one_task_and_the_rest_finish() {
+    let cloud = cloud_with(|c| c.pan123.slice_size = MIB as u64).await;
+    cloud
+        .faults(serde_json::json!([{"route": "123pan/create", "action": {"kind": "code", "code": 1, "message": "文件名包含敏感词"}}]))
+        .await;
+    let store = store_at(&cloud.dir.path().join("queue.db"));
+    let limits = Limits {
+        files: 1,
+        hashing: 1,
+        ..Limits::default()
+    };
+    let q = queue(&store, pan123_at(&cloud.running.pan123_url()), limits).await;
+    let files: Vec<_> = (0..3).map(|i| cloud.file(&format!("p{i}.bin"), MIB + i, 40 + i as u64)).collect();
+    let ids = q.add(files.iter().map(|f| task(f, "/p")).collect()).await.expect("add");
+    q.wait_idle().await;
+    let tasks = q.tasks().await.expect("tasks");
+    let first = tasks.iter().find(|t| t.id == ids[0]).expect("first");
+    assert_eq!(first.state, TaskState::Failed);
+    assert!(
+        first.error.as_ref().expect("error").message.contains("文件名包含敏感词"),
+        "{first:?}"
+    );
+    assert_eq!(first.attempts, 0, "a permanent error is not retried");
+    for (id, f) in ids.iter().zip(&files).skip(1) {
+        assert_eq!(tasks.iter().find(|t| t.id == *id).map(|t| t.state), Some(TaskState::Done));
+        let name = f.file_name().expect("name").to_string_lossy().into_owned();
+        assert_eq!(stored(&cloud, &format!("/p/{name}")).await.expect("stored")["md5"], md5_of(f));
+    }
+    q.shutdown().await;
+}
