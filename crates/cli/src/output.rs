@@ -82,6 +82,11 @@ impl Output {
 
     /// Reports a failed file.
     pub(crate) fn failure(&self, path: &Path, err: &Error) {
+        self.failure_text(path, &err.to_string());
+    }
+
+    /// Reports a failed file whose error is already words (as the queue stores it).
+    pub(crate) fn failure_text(&self, path: &Path, message: &str) {
         if self.json {
             let line = serde_json::json!({
                 "file": path.display().to_string(),
@@ -90,11 +95,11 @@ impl Output {
                 "size": null,
                 "md5": null,
                 "bytes_sent": 0,
-                "error": err.to_string(),
+                "error": message,
             });
             println!("{line}");
         } else {
-            self.line(format!("failed   {}: {err}", path.display()));
+            self.line(format!("failed   {}: {message}", path.display()));
         }
     }
 

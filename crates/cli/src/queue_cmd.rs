@@ -4,17 +4,17 @@
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use pandrop_engine::provider::{CloudProvider, DuplicatePolicy};
-use pandrop_engine::queue::{Limits, ProviderSource, Queue, QueueEvent};
+use pandrop_engine::queue::{Limits, ProviderSource, Queue};
 use pandrop_engine::store::{MoveTo, NewTask, Profile, ProviderKind, Store, Task, TaskId, TaskState};
-use pandrop_engine::transfer::{self, Progress};
+use pandrop_engine::transfer;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::sync::broadcast::error::RecvError;
 use url::Url;
 
 use crate::CliError;
 use crate::cloud::{ConnectOptions, Connection, ProviderArg};
+use crate::drive::{Ending, drive};
 use crate::output::Output;
 
 /// The endpoint stored for profiles that use the built-in sandbox cloud.
@@ -469,15 +469,6 @@ async fn connect(profile: &Profile) -> Result<Connection, CliError> {
     .await
 }
 
-/// A running task's progress callback and its bar (none off a terminal).
-type TaskBar = (Arc<dyn Fn(Progress) + Send + Sync>, Option<indicatif::ProgressBar>);
-
-/// How a `queue run` ended.
-enum Ending {
-    Idle,
-    Interrupted,
-}
-
 /// `queue run`: uploads until the queue is idle; true when no task failed in this run.
 async fn run_queue(store: Arc<Store>, args: RunArgs, verbose: bool) -> Result<bool, CliError> {
     let tasks = store.tasks().map_err(anyhow::Error::from)?;
@@ -515,63 +506,19 @@ async fn run_queue(store: Arc<Store>, args: RunArgs, verbose: bool) -> Result<bo
     let queue = Queue::start(Arc::clone(&store), Arc::new(Providers(providers)), limits)
         .await
         .map_err(anyhow::Error::from)?;
-    let mut events = queue.subscribe();
     let output = Output::new(args.json);
-    let by_id: HashMap<TaskId, &Task> = runnable.iter().map(|t| (t.id, t)).collect();
-    let mut bars: HashMap<TaskId, TaskBar> = HashMap::new();
-    let mut reported = HashSet::new();
-    let mut failed = 0usize;
-    let ending = {
-        let idle = queue.wait_idle();
-        tokio::pin!(idle);
-        loop {
-            tokio::select! {
-                () = &mut idle => break Ending::Idle,
-                _ = tokio::signal::ctrl_c() => break Ending::Interrupted,
-                event = events.recv() => match event {
-                    Ok(QueueEvent::State { id, state }) if state.is_finished() => {
-                        if let Some((_, Some(bar))) = bars.remove(&id) {
-                            bar.finish_and_clear();
-                        }
-                        if reported.insert(id) {
-                            failed += usize::from(report(&store, &output, id)?);
-                        }
-                    }
-                    Ok(QueueEvent::Progress { tasks }) => {
-                        for p in tasks {
-                            let Some(task) = by_id.get(&p.id) else { continue };
-                            let (callback, _) = bars.entry(p.id).or_insert_with(|| output.file_progress(&task.local_path, p.total));
-                            callback(Progress { phase: p.phase, done: p.done, total: p.total });
-                        }
-                    }
-                    Ok(_) | Err(RecvError::Lagged(_)) => {}
-                    Err(RecvError::Closed) => break Ending::Idle,
-                },
-            }
-        }
-    };
-    if matches!(ending, Ending::Interrupted) {
-        eprintln!("stopping; the tasks stay in the queue and continue with the next `queue run`");
-    }
+    let outcome = drive(&queue, &output, &runnable, async |id| report(&store, &output, id)).await;
     queue.shutdown().await;
-    for (_, bar) in bars.into_values() {
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
-    }
     for conn in connections {
         conn.close(verbose).await?;
     }
-    if matches!(ending, Ending::Interrupted) {
-        return Err(CliError::Interrupted);
-    }
-    // Events can be missed (one sent before the subscription, or a lagging receiver): the store has the word.
-    for task in &runnable {
-        if !reported.contains(&task.id) {
-            failed += usize::from(report(&store, &output, task.id)?);
+    match outcome? {
+        Ending::Interrupted => {
+            eprintln!("stopping; the tasks stay in the queue and continue with the next `queue run`");
+            Err(CliError::Interrupted)
         }
+        Ending::Idle { failed } => Ok(failed == 0),
     }
-    Ok(failed == 0)
 }
 
 /// Prints the line of a finished task; returns whether it failed.

@@ -1,22 +1,22 @@
 //! `pandrop-cli upload`: files and folders to a cloud folder, several files at once; `.torrent` files can
 //! go on to 6pan's offline download.
 
+use anyhow::Context;
 use clap::{Args, ValueEnum};
-use pandrop_engine::Error;
-use pandrop_engine::http::ByteRate;
+use pandrop_engine::hash::{FileDigest, HashRequest};
 use pandrop_engine::provider::pan6::{Pan6, TORRENT_DIR};
 use pandrop_engine::provider::pan123::MAX_SINGLE_STEP_SIZE;
-use pandrop_engine::provider::{CloudProvider, DuplicatePolicy, RemoteTarget};
-use pandrop_engine::transfer::{self, PlannedFile, TransferOptions};
+use pandrop_engine::provider::{CloudProvider, DuplicatePolicy, RemoteFile, RemoteTarget};
+use pandrop_engine::queue::{Limits, ProviderSource, Queue};
+use pandrop_engine::store::{FileKey, NewTask, Profile, ProviderKind, Store, Task, TaskId, TaskState};
+use pandrop_engine::transfer::{self, Outcome, TransferReport};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::CliError;
 use crate::cloud::{ConnectOptions, Connection, ProviderArg};
+use crate::drive::{Ending, drive};
 use crate::output::Output;
 
 /// What to do when a file of the same name exists.
@@ -69,15 +69,6 @@ pub(crate) struct UploadArgs {
     json: bool,
 }
 
-/// What every file task shares.
-struct Batch {
-    provider: Arc<dyn CloudProvider>,
-    pan6: Option<Arc<Pan6>>,
-    offline_to: Option<String>,
-    options: TransferOptions,
-    output: Output,
-}
-
 /// Uploads everything; returns whether every file succeeded.
 pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliError> {
     for dir in args.to.iter().chain(&args.offline_to) {
@@ -102,112 +93,174 @@ pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliErro
         single_step_max: args.single_step_max,
     })
     .await?;
-    let batch = Arc::new(Batch {
-        provider: Arc::clone(&conn.provider),
-        pan6: conn.pan6.clone(),
-        offline_to: args.offline_to,
-        options: TransferOptions {
-            parallel_parts: usize::from(args.slices),
-            duplicate: match args.duplicate {
-                None => DuplicatePolicy::Fail,
-                Some(DuplicateArg::Keep) => DuplicatePolicy::KeepBoth,
-                Some(DuplicateArg::Overwrite) => DuplicatePolicy::Overwrite,
-            },
-            rate: {
-                let rate = ByteRate::unlimited();
-                rate.set(args.limit_rate);
-                rate
-            },
-            ..TransferOptions::default()
-        },
-        output: Output::new(args.json),
-    });
+    let duplicate = match args.duplicate {
+        None => DuplicatePolicy::Fail,
+        Some(DuplicateArg::Keep) => DuplicatePolicy::KeepBoth,
+        Some(DuplicateArg::Overwrite) => DuplicatePolicy::Overwrite,
+    };
     let to = args.to.unwrap_or_else(|| "/".to_owned());
-    let all_ok = upload_all(batch, &args.paths, &to, usize::from(args.jobs)).await;
-    conn.close(verbose).await?;
-    Ok(all_ok)
-}
+    let output = Output::new(args.json);
 
-/// Runs the batch, `jobs` files at a time; Ctrl-C cancels what is running.
-async fn upload_all(batch: Arc<Batch>, paths: &[PathBuf], remote_dir: &str, jobs: usize) -> bool {
-    let cancel = CancellationToken::new();
-    let slots = Arc::new(Semaphore::new(jobs));
-    let mut tasks = JoinSet::new();
+    // The same durable queue as the app and `queue run`, on a store of this run's own that goes with it.
+    let private = tempfile::TempDir::new().context("creating this upload's queue store")?;
+    let store = Arc::new(Store::open(&private.path().join("upload.db")).map_err(anyhow::Error::from)?);
+    store
+        .upsert_profile(&Profile {
+            id: PROFILE.into(),
+            provider: provider_kind(args.provider),
+            name: "upload".into(),
+            endpoint: "upload".into(),
+            default_dir: to.clone(),
+            settings: serde_json::json!({}),
+        })
+        .map_err(anyhow::Error::from)?;
+    let offline = args.offline_to.is_some();
     let mut all_ok = true;
-    for planned in transfer::plan_paths(paths, remote_dir) {
+    let mut new = Vec::new();
+    for planned in transfer::plan_paths(&args.paths, &to) {
         match planned {
             Ok(file) => {
-                let (batch, slots, cancel) = (Arc::clone(&batch), Arc::clone(&slots), cancel.child_token());
-                tasks.spawn(async move {
-                    let Ok(_slot) = slots.acquire_owned().await else {
-                        return false;
-                    };
-                    upload_one(&batch, file, &cancel).await
+                let target = if offline && is_torrent(&file.path) {
+                    // Torrents for offline download go to the system torrent folder (seed 003).
+                    RemoteTarget {
+                        dir: TORRENT_DIR.to_owned(),
+                        name: file.target.name,
+                    }
+                } else {
+                    file.target
+                };
+                let size = std::fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0);
+                new.push(NewTask {
+                    profile_id: PROFILE.into(),
+                    local_path: file.path,
+                    target,
+                    duplicate,
+                    size,
                 });
             }
             Err((path, err)) => {
                 all_ok = false;
-                batch.output.failure(&path, &err);
+                output.failure(&path, &err);
             }
         }
     }
-    loop {
-        tokio::select! {
-            joined = tasks.join_next() => match joined {
-                Some(Ok(ok)) => all_ok &= ok,
-                Some(Err(_)) => all_ok = false,
-                None => break,
-            },
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("cancelling…");
-                cancel.cancel();
-            }
-        }
+    store.add_tasks(&new).map_err(anyhow::Error::from)?;
+    let tasks = store.tasks().map_err(anyhow::Error::from)?;
+    let limits = Limits {
+        files: usize::from(args.jobs),
+        parts_per_file: usize::from(args.slices),
+        upload_bytes_per_sec: args.limit_rate,
+        ..Limits::default()
+    };
+    let queue = Queue::start(Arc::clone(&store), Arc::new(OneAccount(Arc::clone(&conn.provider))), limits)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let reporter = Reporter {
+        store: &store,
+        output: &output,
+        pan6: conn.pan6.clone(),
+        offline_to: args.offline_to.as_deref(),
+    };
+    let outcome = drive(&queue, &output, &tasks, async |id| reporter.report(id).await).await;
+    queue.shutdown().await;
+    conn.close(verbose).await?;
+    match outcome? {
+        Ending::Interrupted => Err(CliError::Interrupted),
+        Ending::Idle { failed } => Ok(all_ok && failed == 0),
     }
-    all_ok
 }
 
-async fn upload_one(batch: &Batch, mut file: PlannedFile, cancel: &CancellationToken) -> bool {
-    let offline_to = batch.offline_to.as_deref().filter(|_| is_torrent(&file.path));
-    if offline_to.is_some() {
-        // Torrents for offline download go to the system torrent folder (seed 003).
-        file.target = RemoteTarget {
-            dir: TORRENT_DIR.to_owned(),
-            name: file.target.name,
+/// The profile id of this run's only account.
+const PROFILE: &str = "upload";
+
+/// The one account of an `upload` run.
+struct OneAccount(Arc<dyn CloudProvider>);
+
+impl ProviderSource for OneAccount {
+    fn provider(&self, _profile_id: &str) -> pandrop_engine::Result<Arc<dyn CloudProvider>> {
+        Ok(Arc::clone(&self.0))
+    }
+}
+
+fn provider_kind(provider: ProviderArg) -> ProviderKind {
+    match provider {
+        ProviderArg::Pan123 => ProviderKind::Pan123,
+        ProviderArg::Pan6V1 => ProviderKind::Pan6V1,
+        ProviderArg::Pan6V2 => ProviderKind::Pan6V2,
+    }
+}
+
+/// Prints one line per finished file, and sends finished torrents on to offline download.
+struct Reporter<'a> {
+    store: &'a Store,
+    output: &'a Output,
+    pan6: Option<Arc<Pan6>>,
+    offline_to: Option<&'a str>,
+}
+
+impl Reporter<'_> {
+    /// Reports task `id`; returns whether it failed.
+    async fn report(&self, id: TaskId) -> Result<bool, CliError> {
+        let Some(task) = self.store.task(id).map_err(anyhow::Error::from)? else {
+            return Ok(false);
         };
-    }
-    let size = std::fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0);
-    let (progress, bar) = batch.output.file_progress(&file.path, size);
-    let result = transfer::upload_file(batch.provider.as_ref(), &file.path, &file.target, &batch.options, progress, cancel).await;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    let report = match result {
-        Ok(report) => report,
-        Err(err) => {
-            batch.output.failure(&file.path, &err);
-            return false;
-        }
-    };
-    let mut offline = None;
-    if let (Some(save_dir), Some(pan6)) = (offline_to, &batch.pan6) {
-        let etag = report.digest.etag.as_deref().unwrap_or_default();
-        match pan6.offline_download(&report.remote, etag, save_dir).await {
-            Ok(started) => offline = Some(started),
-            Err(err) => {
-                let err = Error::invalid(
-                    file.path.display().to_string(),
-                    format!("the torrent was uploaded, but offline download failed: {err}"),
-                );
-                batch.output.failure(&file.path, &err);
-                return false;
+        let outcome = match task.state {
+            TaskState::Done => Outcome::Uploaded,
+            TaskState::Instant => Outcome::Instant,
+            TaskState::Failed | TaskState::Cancelled => {
+                let message = task.error.as_ref().map_or("cancelled", |e| e.message.as_str());
+                self.output.failure_text(&task.local_path, message);
+                return Ok(true);
+            }
+            _ => return Ok(false),
+        };
+        let report = TransferReport {
+            outcome,
+            remote: RemoteFile {
+                id: task.remote_id.clone().unwrap_or_default(),
+                size: task.size,
+            },
+            digest: self.digest(&task),
+            // This run's store is new, so nothing was sent by an earlier run.
+            bytes_sent: if outcome == Outcome::Uploaded { task.size } else { 0 },
+        };
+        let mut started = None;
+        if let (Some(save_dir), Some(pan6)) = (self.offline_to.filter(|_| is_torrent(&task.local_path)), &self.pan6) {
+            let etag = report.digest.etag.as_deref().unwrap_or_default();
+            match pan6.offline_download(&report.remote, etag, save_dir).await {
+                Ok(s) => started = Some(s),
+                Err(err) => {
+                    let message = format!("the torrent was uploaded, but offline download failed: {err}");
+                    self.output.failure_text(&task.local_path, &message);
+                    return Ok(true);
+                }
             }
         }
+        self.output
+            .success(&task.local_path, &task.target.full_path(), &report, started.as_ref());
+        Ok(false)
     }
-    batch
-        .output
-        .success(&file.path, &file.target.full_path(), &report, offline.as_ref());
-    true
+
+    /// What hashing found, from the hash cache (the file as it is now).
+    fn digest(&self, task: &Task) -> FileDigest {
+        let key = std::fs::metadata(&task.local_path)
+            .ok()
+            .and_then(|m| FileKey::of(&task.local_path, &m).ok());
+        let cached = |md5, etag| {
+            let req = HashRequest {
+                md5,
+                etag,
+                slice_size: None,
+            };
+            key.as_ref().and_then(|k| self.store.cached_digest(k, &req).ok().flatten())
+        };
+        FileDigest {
+            size: task.size,
+            md5: cached(true, false).and_then(|d| d.md5),
+            etag: cached(false, true).and_then(|d| d.etag),
+            slices: None,
+        }
+    }
 }
 
 fn is_torrent(path: &Path) -> bool {
