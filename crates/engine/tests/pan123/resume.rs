@@ -22,9 +22,9 @@ async fn an_interrupted_upload_continues_with_the_missing_slices() {
         .await
         .expect_err("interrupted");
     let acked: Vec<u32> = journal.parts.lock().expect("lock").iter().map(|(i, _)| *i).collect();
-    // Four slices reached the cloud; one of them may still have been in flight when the fifth failed, and an
-    // unacknowledged slice is simply sent again.
-    assert!((3..=4).contains(&acked.len()), "{acked:?}");
+    // Four slices reached the cloud. With three in flight, the fifth starts only after two acknowledgements;
+    // the others may still have been in flight when it failed, and an unacknowledged slice is sent again.
+    assert!((2..=4).contains(&acked.len()), "{acked:?}");
     assert!(acked.iter().all(|i| *i < 10), "only full slices were acknowledged: {acked:?}");
     assert!(journal.saved.lock().expect("lock").is_some());
 
