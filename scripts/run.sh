@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
 export PATH="$HOME/.cargo/bin:$PATH"
 cargo build --release -q -p pandrop-cli
-cli=target/release/pandrop-cli
+cli="${CARGO_TARGET_DIR:-target}/release/pandrop-cli"
 
 if [ "$#" -eq 0 ]; then
   demo="$(mktemp -d)/pandrop-demo.bin"
