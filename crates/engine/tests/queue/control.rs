@@ -6,10 +6,10 @@ use serde_json::json;
 
 use crate::support::{MIB, cloud_with, md5_of, pan123_at, queue, states_until_idle, store_at, stored, task, wait_parts, wait_state};
 
-/// Slows every slice so a test can act while a file is half sent.
+/// Slows every slice so a test can act while a file is half sent; generous, because CI machines are loaded.
 async fn slow_slices(cloud: &crate::support::Cloud) {
     cloud
-        .faults(json!([{"route": "123pan/slice", "times": 100000, "action": {"kind": "latency", "ms": 60}}]))
+        .faults(json!([{"route": "123pan/slice", "times": 100000, "action": {"kind": "latency", "ms": 100}}]))
         .await;
 }
 
@@ -87,7 +87,7 @@ async fn pause_all_and_resume_all() {
     slow_slices(&cloud).await;
     let store = store_at(&cloud.dir.path().join("queue.db"));
     let q = queue(&store, pan123_at(&cloud.running.pan123_url()), Limits::default()).await;
-    let files: Vec<_> = (0..4).map(|i| cloud.file(&format!("all{i}.bin"), 6 * MIB, 20 + i)).collect();
+    let files: Vec<_> = (0..4).map(|i| cloud.file(&format!("all{i}.bin"), 24 * MIB, 20 + i)).collect();
     let ids = q.add(files.iter().map(|f| task(f, "/all")).collect()).await.expect("add");
     wait_parts(&store, ids[0], 1).await;
     q.pause_all();
@@ -113,7 +113,7 @@ async fn a_file_changed_while_paused_is_hashed_again() {
     slow_slices(&cloud).await;
     let store = store_at(&cloud.dir.path().join("queue.db"));
     let q = queue(&store, pan123_at(&cloud.running.pan123_url()), Limits::default()).await;
-    let path = cloud.file("edit.bin", 12 * MIB, 30);
+    let path = cloud.file("edit.bin", 24 * MIB, 30);
     let id = q.add(vec![task(&path, "/e")]).await.expect("add")[0];
     wait_parts(&store, id, 2).await;
     q.pause(&[id]);
