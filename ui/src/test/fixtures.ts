@@ -1,0 +1,50 @@
+import type { ProfileDto, Settings, TaskDto, TaskProgressDto } from '../lib/api';
+
+let nextId = 1;
+
+export function task(over: Partial<TaskDto> = {}): TaskDto {
+  const id = over.id ?? nextId++;
+  return {
+    id,
+    name: `file-${id}.bin`,
+    localPath: `/home/me/file-${id}.bin`,
+    size: 1024 * 1024,
+    profileId: 'p1',
+    remoteDir: '/照片/2026',
+    state: 'queued',
+    bytesDone: 0,
+    error: null,
+    remoteId: null,
+    position: id,
+    attempts: 0,
+    ...over,
+  };
+}
+
+export function progress(id: number, over: Partial<TaskProgressDto> = {}): TaskProgressDto {
+  return { id, phase: 'uploading', done: 512 * 1024, total: 1024 * 1024, bytesPerSec: 1024 * 1024, etaSecs: 1, ...over };
+}
+
+export function profile(over: Partial<ProfileDto> = {}): ProfileDto {
+  return {
+    id: 'p1',
+    provider: '123pan',
+    name: '我的账号',
+    endpoint: 'https://open-api.123pan.com',
+    defaultDir: '/照片/2026',
+    clientId: 'cid',
+    hasSecret: true,
+    sandbox: false,
+    active: true,
+    ...over,
+  };
+}
+
+export const settingsFixture: Settings = {
+  filesInParallel: 3,
+  slicesPerFile: 4,
+  speedLimit: null,
+  duplicate: 'keep_both',
+  language: 'en',
+  theme: 'system',
+};
