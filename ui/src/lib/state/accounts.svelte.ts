@@ -1,5 +1,5 @@
 import { api as defaultApi, type Api, type AppInfo, type ConnectionReport, type ProfileDto, type ProfileInput } from '../api';
-import { notices as defaultNotices, type Notices } from './notices.svelte';
+import { Notices } from './notices.svelte';
 
 /** Profiles (accounts), the active one, and where new uploads go. */
 export class AccountsStore {
@@ -17,7 +17,7 @@ export class AccountsStore {
   active: ProfileDto | null = $derived(this.profiles.find((p) => p.active) ?? null);
   effectiveDir: string | null = $derived(this.targetDir ?? this.active?.defaultDir ?? null);
 
-  constructor(api: Api = defaultApi, notices: Notices = defaultNotices) {
+  constructor(api: Api = defaultApi, notices: Notices = new Notices()) {
     this.#api = api;
     this.#notices = notices;
   }
@@ -69,4 +69,3 @@ export class AccountsStore {
   }
 }
 
-export const accounts = new AccountsStore();

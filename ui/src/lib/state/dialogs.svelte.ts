@@ -17,4 +17,3 @@ export class Dialogs {
   }
 }
 
-export const dialogs = new Dialogs();

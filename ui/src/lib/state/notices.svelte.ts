@@ -38,4 +38,3 @@ export class Notices {
   }
 }
 
-export const notices = new Notices();

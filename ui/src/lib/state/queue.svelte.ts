@@ -1,6 +1,6 @@
 import { api as defaultApi, type Api, type MoveTo, type QueueEventDto, type TaskDto, type TaskProgressDto, type TaskState } from '../api';
 import { percentOf } from '../format';
-import { notices as defaultNotices, type Notices } from './notices.svelte';
+import { Notices } from './notices.svelte';
 
 export type Filter = 'all' | 'active' | 'waiting' | 'done' | 'failed';
 export const FILTERS: Filter[] = ['all', 'active', 'waiting', 'done', 'failed'];
@@ -85,7 +85,7 @@ export class QueueStore {
   speed = $state(0);
   #anchor: number | null = null;
 
-  constructor(api: Api = defaultApi, notices: Notices = defaultNotices) {
+  constructor(api: Api = defaultApi, notices: Notices = new Notices()) {
     this.#api = api;
     this.#notices = notices;
   }
@@ -388,4 +388,3 @@ export class QueueStore {
   }
 }
 
-export const queue = new QueueStore();

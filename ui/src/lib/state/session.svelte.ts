@@ -1,56 +1,56 @@
-// Wiring between the shell and the stores, done once at start-up: app info and settings first (they decide the
-// language before anything is drawn), then accounts, the queue channel and the window's drag-and-drop.
+// One app session: the stores, wired to the shell. App.svelte creates one; tests create their own with a
+// mocked IPC, so no state leaks between them. Start-up order matters: app info and settings come first (they
+// decide the language before anything is drawn), then accounts, the queue channel and the window's drops.
 import { api as defaultApi, type Api, type QueueEventDto } from '../api';
-import { accounts } from './accounts.svelte';
-import { dialogs } from './dialogs.svelte';
+import { AccountsStore } from './accounts.svelte';
+import { Dialogs } from './dialogs.svelte';
 import { i18n } from './i18n.svelte';
 import { Intake } from './intake.svelte';
-import { notices } from './notices.svelte';
-import { queue } from './queue.svelte';
-import { settings } from './settings.svelte';
+import { Notices } from './notices.svelte';
+import { QueueStore } from './queue.svelte';
+import { SettingsStore } from './settings.svelte';
 
-export const intake = new Intake(accounts, notices, i18n);
+export function createSession(api: Api = defaultApi) {
+  const notices = new Notices();
+  const accounts = new AccountsStore(api, notices);
+  const settings = new SettingsStore(api, notices);
+  const queue = new QueueStore(api, notices);
+  const dialogs = new Dialogs();
+  const intake = new Intake(accounts, notices, i18n, api);
+  const appInfo = $state({ version: '', sandboxUrl: null as string | null });
 
-export const session = {
-  queue,
-  accounts,
-  settings,
-  notices,
-  dialogs,
-  i18n,
-  intake,
-};
-
-export type AppInfoState = { version: string; sandboxUrl: string | null };
-export const appInfo: AppInfoState = $state({ version: '', sandboxUrl: null });
-
-function onQueueEvent(e: QueueEventDto): void {
-  queue.apply(e);
-  if (e.kind === 'batch_finished') notices.announce(i18n.t.live.batchFinished(e.uploaded, e.instant, e.failed));
-}
-
-/** Starts everything; resolves when the first data is requested. Failures become notices, never a blank app. */
-export async function startSession(api: Api = defaultApi): Promise<() => void> {
-  const unlisten: (() => void)[] = [];
-  const info = await notices.guard(api.appInfo());
-  if (info) {
-    i18n.systemLocale = info.systemLocale;
-    accounts.keyring = info.keyring;
-    appInfo.version = info.version;
-    appInfo.sandboxUrl = info.sandboxUrl;
+  function onQueueEvent(e: QueueEventDto): void {
+    queue.apply(e);
+    if (e.kind === 'batch_finished') notices.announce(i18n.t.live.batchFinished(e.uploaded, e.instant, e.failed));
   }
-  await Promise.all([settings.load(), accounts.refresh()]);
-  await notices.guard(api.subscribeQueue(onQueueEvent));
 
-  // Window integrations are optional extras: without them (e.g. a plain browser) the app still works.
-  const drop = await api.onDragDrop((e) => intake.onDragDrop(e)).catch(() => null);
-  if (drop) unlisten.push(drop);
-  const received = await api.onPathsReceived((paths) => void intake.add(paths)).catch(() => null);
-  if (received) unlisten.push(received);
-  const tray = await api
-    .onTrayPauseAll((paused) => notices.announce(paused ? i18n.t.live.pausedAll : i18n.t.live.resumedAll))
-    .catch(() => null);
-  if (tray) unlisten.push(...tray);
+  /** Loads everything and subscribes; resolves to a stop function. Failures become notices, never a blank app. */
+  async function start(): Promise<() => void> {
+    const unlisten: (() => void)[] = [];
+    const info = await notices.guard(api.appInfo());
+    if (info) {
+      i18n.systemLocale = info.systemLocale;
+      accounts.keyring = info.keyring;
+      appInfo.version = info.version;
+      appInfo.sandboxUrl = info.sandboxUrl;
+    }
+    await Promise.all([settings.load(), accounts.refresh()]);
 
-  return () => unlisten.forEach((u) => u());
+    // Window integrations are extras: without them (a plain browser, a denied permission) the app still works.
+    const drop = await api.onDragDrop((e) => intake.onDragDrop(e)).catch(() => null);
+    if (drop) unlisten.push(drop);
+    const received = await api.onPathsReceived((paths) => void intake.add(paths)).catch(() => null);
+    if (received) unlisten.push(received);
+    const tray = await api
+      .onTrayPauseAll((paused) => notices.announce(paused ? i18n.t.live.pausedAll : i18n.t.live.resumedAll))
+      .catch(() => null);
+    if (tray) unlisten.push(...tray);
+    // Last: by now every listener is in place, so nothing the snapshot triggers can be missed.
+    await notices.guard(api.subscribeQueue(onQueueEvent));
+    return () => unlisten.forEach((u) => u());
+  }
+
+  return { notices, accounts, settings, queue, dialogs, intake, appInfo, i18n, start };
 }
+
+export type Session = ReturnType<typeof createSession>;

@@ -1,5 +1,5 @@
 import { api as defaultApi, type Api, type Settings } from '../api';
-import { notices as defaultNotices, type Notices } from './notices.svelte';
+import { Notices } from './notices.svelte';
 
 /** What the UI assumes until `settings_get` answers (the engine's own defaults are the truth). */
 export const DEFAULT_SETTINGS: Settings = {
@@ -17,7 +17,7 @@ export class SettingsStore {
   value: Settings = $state.raw(DEFAULT_SETTINGS);
   loaded = $state(false);
 
-  constructor(api: Api = defaultApi, notices: Notices = defaultNotices) {
+  constructor(api: Api = defaultApi, notices: Notices = new Notices()) {
     this.#api = api;
     this.#notices = notices;
   }
@@ -42,4 +42,3 @@ export class SettingsStore {
   }
 }
 
-export const settings = new SettingsStore();

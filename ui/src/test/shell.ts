@@ -1,0 +1,104 @@
+// A fake shell for component tests: answers the commands of docs/ipc.md from in-memory state through
+// `mockIPC`, keeps the queue channel, and records every call. Messages reach the UI the way Tauri delivers
+// them: through the channel's callback id with a running index.
+import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
+import type { AppInfo, ProfileDto, QueueEventDto, Settings, TaskDto } from '../lib/api';
+import { settingsFixture } from './fixtures';
+
+type Channel = { id: number };
+
+export type FakeShell = {
+  calls: { cmd: string; args: Record<string, unknown> }[];
+  tasks: TaskDto[];
+  profiles: ProfileDto[];
+  settings: Settings;
+  info: AppInfo;
+  /** Sends a message on the queue channel. */
+  send(msg: QueueEventDto): void;
+  /** Overrides one command's answer; throw an `{code, message}` object to make it fail. */
+  on(cmd: string, answer: (args: Record<string, unknown>) => unknown): void;
+  called(cmd: string): Record<string, unknown>[];
+};
+
+export function fakeShell(init: { tasks?: TaskDto[]; profiles?: ProfileDto[]; settings?: Partial<Settings>; info?: Partial<AppInfo> } = {}): FakeShell {
+  let channel: Channel | null = null;
+  let index = 0;
+  const overrides = new Map<string, (args: Record<string, unknown>) => unknown>();
+  const shell: FakeShell = {
+    calls: [],
+    tasks: init.tasks ?? [],
+    profiles: init.profiles ?? [],
+    settings: { ...settingsFixture, ...init.settings },
+    info: {
+      version: '0.1.0',
+      dataDir: '/tmp/pandrop',
+      systemLocale: 'en-US',
+      keyring: { available: true, message: null },
+      sandboxUrl: null,
+      ...init.info,
+    },
+    send(msg) {
+      if (!channel) throw new Error('the UI has not subscribed to the queue');
+      window.__TAURI_INTERNALS__.runCallback(channel.id, { index: index++, message: msg });
+    },
+    on(cmd, answer) {
+      overrides.set(cmd, answer);
+    },
+    called(cmd) {
+      return shell.calls.filter((c) => c.cmd === cmd).map((c) => c.args);
+    },
+  };
+
+  mockWindows('main');
+  mockIPC(
+    (cmd, raw) => {
+      const args = (raw ?? {}) as Record<string, unknown>;
+      shell.calls.push({ cmd, args });
+      const o = overrides.get(cmd);
+      if (o) return o(args);
+      switch (cmd) {
+        case 'app_info':
+          return shell.info;
+        case 'settings_get':
+          return shell.settings;
+        case 'settings_set':
+          shell.settings = args.settings as Settings;
+          return shell.settings;
+        case 'profiles_list':
+          return shell.profiles;
+        case 'queue_subscribe':
+          channel = args.onEvent as Channel;
+          index = 0;
+          queueMicrotask(() => shell.send({ kind: 'snapshot', tasks: shell.tasks }));
+          return null;
+        case 'queue_add_paths':
+          return { added: (args.paths as string[]).length, rejected: [] };
+        case 'offline_add_torrents':
+          return { added: (args.paths as string[]).length, rejected: [] };
+        case 'sandbox_start': {
+          const p: ProfileDto = {
+            id: 'sandbox', provider: '123pan', name: 'Sandbox', endpoint: 'http://127.0.0.1:1', defaultDir: '/',
+            clientId: 'sandbox', hasSecret: true, sandbox: true, active: true,
+          };
+          shell.profiles = [p];
+          return p;
+        }
+        case 'plugin:dialog|open':
+          return ['/home/me/a.txt', '/home/me/b.txt'];
+        case 'queue_retry_failed':
+        case 'queue_clear_finished':
+          return 0;
+        default:
+          return null;
+      }
+    },
+    { shouldMockEvents: true },
+  );
+  return shell;
+}
+
+declare global {
+  interface Window {
+    __TAURI_INTERNALS__: { runCallback: (id: number, data: unknown) => void } & Record<string, unknown>;
+  }
+}
