@@ -265,7 +265,9 @@ export class QueueStore {
     const vis = this.visible;
     if (vis.length === 0) return;
     const at = this.cursor === null ? -1 : vis.indexOf(this.cursor);
-    const next = at < 0 ? (delta > 0 ? 0 : vis.length - 1) : Math.max(0, Math.min(vis.length - 1, at + delta));
+    // Without a cursor, moving down starts above the first row and moving up below the last.
+    const from = at >= 0 ? at : delta > 0 ? -1 : vis.length;
+    const next = Math.max(0, Math.min(vis.length - 1, from + delta));
     const id = vis[next];
     if (mods.ctrl && !mods.shift) this.cursor = id; // move focus only, keep the selection
     else this.click(id, { shift: mods.shift });
