@@ -12,7 +12,8 @@
  *
  *   first_paint_ms=1234.5 mapped_ms=456.7 pid=4242 window=0x1e00003
  *
- * and exits 0, leaving the program running (kill it with `kill -- -PID`). On timeout it kills the
+ * and exits 0, leaving the program running (kill it with `kill -- -PID`). The program's own stdout goes to
+ * stderr, so that `$(firstpaint ...)` returns at once. On timeout it kills the
  * program's process group and exits 1. Used by bench/app.sh for the desktop app and the bare window alike.
  *
  * Build: cc -O2 -o firstpaint firstpaint.c -lX11
@@ -114,6 +115,7 @@ int main(int argc, char **argv) {
   }
   if (pid == 0) {
     setpgid(0, 0);
+    dup2(2, 1); /* the program's output goes to stderr: stdout carries only the result */
     execvp(argv[arg], argv + arg);
     perror("firstpaint: exec");
     _exit(127);

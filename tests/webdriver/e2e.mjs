@@ -315,6 +315,11 @@ async function appFlow() {
 function checkSecrets(when) {
   const dirs = (process.env.GREP_DIRS || env("PANDROP_DATA_DIR")).split(":").filter(Boolean);
   const skip = (process.env.GREP_SKIP || "").split(":").filter(Boolean);
+  // The search itself must work: it finds the secret in a file planted for the purpose.
+  const control = join(env("WORK_DIR"), "control");
+  mkdirSync(control, { recursive: true });
+  writeFileSync(join(control, "planted.bin"), Buffer.concat([randomBytes(100), Buffer.from(SECRET), randomBytes(100)]));
+  if (grepTree(control, SECRET).length !== 1) fail("the secret search does not find a planted copy");
   const hits = dirs.flatMap((d) => grepTree(d, SECRET, skip));
   if (hits.length > 0) fail(`the secret was found on disk (${when}): ${hits.join(", ")}`);
   log(`secret check (${when}): not in ${dirs.join(", ")}`);

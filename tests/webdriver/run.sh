@@ -45,7 +45,8 @@ if [ -z "${PANDROP_WD_INNER:-}" ]; then
   if [ "$mode" = bare ]; then
     app=$root/target/bare-window/release/bare-window
     [ -n "${PANDROP_WD_NO_BUILD:-}" ] ||
-      CARGO_TARGET_DIR=$root/target/bare-window cargo build --release -q --manifest-path bench/bare-window/Cargo.toml
+      CARGO_TARGET_DIR=$root/target/bare-window cargo build --release -q --manifest-path bench/bare-window/Cargo.toml \
+        --features tauri/custom-protocol
   else
     app=${PANDROP_APP:-$target/debug/pandrop}
     if [ -z "${PANDROP_WD_NO_BUILD:-}" ] && [ -z "${PANDROP_APP:-}" ]; then
@@ -55,8 +56,10 @@ if [ -z "${PANDROP_WD_INNER:-}" ]; then
         echo "building ui/dist"
         (cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build)
       fi
-      echo "building the app (cargo build -p pandrop)"
-      cargo build -q -p pandrop
+      # Without tauri's custom-protocol feature (which `tauri build` turns on) the app loads devUrl (the Vite
+      # dev server) instead of the ui/dist it embeds.
+      echo "building the app (cargo build -p pandrop --features tauri/custom-protocol)"
+      cargo build -q -p pandrop --features tauri/custom-protocol
     fi
   fi
   [ -x "$app" ] || { echo "FAILED: no app binary at $app"; exit 1; }
