@@ -4,6 +4,7 @@
 //! trait ([`provider`]), the shared HTTP machinery with retries ([`http`]) and the upload driver that moves a
 //! local file to a cloud ([`transfer`]). The desktop shell and the CLI only call into this crate.
 
+pub mod accounts;
 pub mod error;
 pub mod hash;
 pub mod http;

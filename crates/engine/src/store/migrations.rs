@@ -15,7 +15,7 @@ use super::{Context, store_error};
 use crate::error::Result;
 
 /// Every migration, in order. Append only.
-pub(super) const MIGRATIONS: &[&str] = &[V1_INITIAL];
+pub(super) const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_APP_SETTINGS];
 
 /// Version 1: profiles, the queue, parts and resume state, the hash cache and history.
 const V1_INITIAL: &str = r#"
@@ -99,6 +99,16 @@ CREATE TABLE history (
     finished_at INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX history_by_time ON history (finished_at);
+"#;
+
+/// Version 2: application settings (the active profile, the user's choices) as JSON values by name.
+const V2_APP_SETTINGS: &str = r#"
+-- Never a secret: values are refused when a field is named like a credential.
+CREATE TABLE app_settings (
+    key        TEXT PRIMARY KEY NOT NULL,
+    value      TEXT NOT NULL CHECK (json_valid(value)),
+    updated_at INTEGER NOT NULL
+) STRICT;
 "#;
 
 /// The newest schema version this build knows.

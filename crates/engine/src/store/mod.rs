@@ -10,7 +10,8 @@
 //!   WCS batch and its block contexts), so a restart does not send acknowledged bytes again;
 //! - **a hash cache** ([`FileKey`]): digests keyed by device, inode, size and modification time, so a retry or
 //!   a re-upload of an unchanged file never reads it twice;
-//! - **history** ([`HistoryEntry`]): every finished upload, kept after its task is cleared from the queue.
+//! - **history** ([`HistoryEntry`]): every finished upload, kept after its task is cleared from the queue;
+//! - **application settings** ([`Store::app_setting`]): small JSON values by name, such as the active profile.
 //!
 //! Finished things are pruned by a [`PruneRule`] so the file stays small.
 //!
@@ -27,12 +28,14 @@
 //! between threads (`Arc<Store>`). Writes take SQLite's write lock up front (`BEGIN IMMEDIATE`), so two
 //! processes on the same file wait for each other (up to [`BUSY_TIMEOUT`]) instead of failing half-way.
 
+mod app_settings;
 mod hash_cache;
 mod history;
 mod migrations;
 mod parts;
 mod profiles;
 mod prune;
+mod reorder;
 mod tasks;
 
 pub use hash_cache::FileKey;

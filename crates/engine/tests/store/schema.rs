@@ -17,7 +17,14 @@ fn dump(conn: &Connection) -> String {
     rows.collect::<rusqlite::Result<Vec<_>>>().unwrap().join("\n")
 }
 
-const EXPECTED: &str = r#"table hash_cache
+const EXPECTED: &str = r#"table app_settings
+CREATE TABLE app_settings (
+    key        TEXT PRIMARY KEY NOT NULL,
+    value      TEXT NOT NULL CHECK (json_valid(value)),
+    updated_at INTEGER NOT NULL
+) STRICT
+
+table hash_cache
 CREATE TABLE hash_cache (
     dev        INTEGER NOT NULL,
     ino        INTEGER NOT NULL,
@@ -79,6 +86,9 @@ CREATE TABLE resume_states (
     saved_at   INTEGER NOT NULL
 ) STRICT
 
+index sqlite_autoindex_app_settings_1
+-
+
 index sqlite_autoindex_hash_cache_1
 -
 
@@ -128,7 +138,7 @@ fn schema_matches_the_snapshot() {
         "the schema changed; if that is deliberate (a new migration), update EXPECTED to:\n{actual}"
     );
     assert_eq!(db.store.schema_version().unwrap(), Store::latest_schema_version());
-    assert_eq!(Store::latest_schema_version(), 1);
+    assert_eq!(Store::latest_schema_version(), 2);
 }
 
 #[test]

@@ -1,0 +1,336 @@
+//! Wire types of the IPC contract (docs/ipc.md, "Types"): camelCase JSON, TypeScript generated from here.
+//!
+//! Byte counts and ids are `number`s in TypeScript; they stay far below 2^53.
+
+use pandrop_engine::accounts::{Account, ConnectionReport as EngineReport, ProfileInput as EngineInput};
+use pandrop_engine::queue::TaskProgress;
+use pandrop_engine::secret::secret;
+use pandrop_engine::store::{ProviderKind as EngineKind, Task, TaskState as EngineState};
+use pandrop_engine::transfer::Phase as EnginePhase;
+
+/// Where a task is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)] // The names say it; see the engine's `TaskState`.
+pub enum TaskState {
+    Queued,
+    Hashing,
+    Preparing,
+    Uploading,
+    Completing,
+    Done,
+    Instant,
+    Failed,
+    Paused,
+    Cancelled,
+}
+
+impl From<EngineState> for TaskState {
+    fn from(s: EngineState) -> Self {
+        match s {
+            EngineState::Queued => Self::Queued,
+            EngineState::Hashing => Self::Hashing,
+            EngineState::Preparing => Self::Preparing,
+            EngineState::Uploading => Self::Uploading,
+            EngineState::Completing => Self::Completing,
+            EngineState::Done => Self::Done,
+            EngineState::Instant => Self::Instant,
+            EngineState::Failed => Self::Failed,
+            EngineState::Paused => Self::Paused,
+            EngineState::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+/// Which cloud, and which flavour of its API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, specta::Type)]
+pub enum ProviderKind {
+    /// 123pan's open API.
+    #[serde(rename = "123pan")]
+    Pan123,
+    /// 6pan, v1 token flow.
+    #[serde(rename = "6pan-v1")]
+    Pan6V1,
+    /// 6pan, v2 token flow.
+    #[serde(rename = "6pan-v2")]
+    Pan6V2,
+}
+
+impl From<EngineKind> for ProviderKind {
+    fn from(k: EngineKind) -> Self {
+        match k {
+            EngineKind::Pan123 => Self::Pan123,
+            EngineKind::Pan6V1 => Self::Pan6V1,
+            EngineKind::Pan6V2 => Self::Pan6V2,
+        }
+    }
+}
+
+impl From<ProviderKind> for EngineKind {
+    fn from(k: ProviderKind) -> Self {
+        match k {
+            ProviderKind::Pan123 => Self::Pan123,
+            ProviderKind::Pan6V1 => Self::Pan6V1,
+            ProviderKind::Pan6V2 => Self::Pan6V2,
+        }
+    }
+}
+
+/// Why a task failed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
+pub struct TaskError {
+    /// An [`crate::error::ErrorCode`] name.
+    pub code: String,
+    /// Plain words.
+    pub message: String,
+}
+
+/// One row of the queue.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)] // docs/ipc.md describes every field.
+pub struct TaskDto {
+    pub id: i64,
+    pub name: String,
+    pub local_path: String,
+    pub size: u64,
+    pub profile_id: String,
+    pub remote_dir: String,
+    pub state: TaskState,
+    pub bytes_done: u64,
+    pub error: Option<TaskError>,
+    pub remote_id: Option<String>,
+    pub position: i64,
+    pub attempts: u32,
+}
+
+impl From<Task> for TaskDto {
+    fn from(t: Task) -> Self {
+        Self {
+            id: t.id.0,
+            name: t.target.name,
+            local_path: t.local_path.display().to_string(),
+            size: t.size,
+            profile_id: t.profile_id,
+            remote_dir: t.target.dir,
+            state: t.state.into(),
+            bytes_done: t.bytes_done,
+            error: t.error.map(|e| TaskError {
+                code: e.code,
+                message: e.message,
+            }),
+            remote_id: t.remote_id,
+            position: t.position,
+            attempts: t.attempts,
+        }
+    }
+}
+
+/// What a running task is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum Phase {
+    Hashing,
+    Preparing,
+    Uploading,
+    Completing,
+}
+
+/// Absolute progress of one running task.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct TaskProgressDto {
+    pub id: i64,
+    pub phase: Phase,
+    pub done: u64,
+    pub total: u64,
+    // Never NaN or infinite (the engine computes them from positive durations), so never `null` in JSON.
+    #[specta(type = specta_typescript::Number)]
+    pub bytes_per_sec: f64,
+    #[specta(type = Option<specta_typescript::Number>)]
+    pub eta_secs: Option<f64>,
+}
+
+impl From<&TaskProgress> for TaskProgressDto {
+    fn from(p: &TaskProgress) -> Self {
+        Self {
+            id: p.id.0,
+            phase: match p.phase {
+                EnginePhase::Hashing => Phase::Hashing,
+                EnginePhase::Preparing => Phase::Preparing,
+                EnginePhase::Uploading => Phase::Uploading,
+                EnginePhase::Completing => Phase::Completing,
+            },
+            done: p.done,
+            total: p.total,
+            bytes_per_sec: p.bytes_per_sec,
+            eta_secs: p.eta_secs,
+        }
+    }
+}
+
+/// A message on the queue channel.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, specta::Type)]
+#[serde(tag = "kind", rename_all = "snake_case", rename_all_fields = "camelCase")]
+pub enum QueueEventDto {
+    /// Every task: the first message, and after any add, remove or reorder.
+    Snapshot {
+        /// In queue order.
+        tasks: Vec<TaskDto>,
+    },
+    /// One task changed state.
+    State {
+        /// The full row.
+        task: TaskDto,
+    },
+    /// About ten times a second while tasks run: absolute values, running tasks only.
+    Progress {
+        /// One entry per running task.
+        tasks: Vec<TaskProgressDto>,
+    },
+    /// The queue went idle after work.
+    BatchFinished {
+        /// Files sent.
+        uploaded: u32,
+        /// Files the cloud already had (秒传).
+        instant: u32,
+        /// Files that failed.
+        failed: u32,
+        /// Bytes not sent thanks to instant uploads.
+        bytes_saved: u64,
+    },
+}
+
+/// A file or folder that could not be queued.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
+pub struct RejectedPath {
+    /// As given (or the file inside a folder).
+    pub path: String,
+    /// Why, in plain words.
+    pub message: String,
+}
+
+/// What `queue_add_paths` did.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, specta::Type)]
+pub struct AddReport {
+    /// Tasks added.
+    pub added: u32,
+    /// Paths that were not.
+    pub rejected: Vec<RejectedPath>,
+}
+
+/// Where `queue_move` puts tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum MoveTo {
+    /// First in the queue.
+    Top,
+    /// Last in the queue.
+    Bottom,
+    /// Right before the task with this id.
+    Before(i64),
+}
+
+/// A profile as the UI shows it; the secret never crosses IPC.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct ProfileDto {
+    pub id: String,
+    pub provider: ProviderKind,
+    pub name: String,
+    pub endpoint: String,
+    pub default_dir: String,
+    pub client_id: Option<String>,
+    pub has_secret: bool,
+    pub sandbox: bool,
+    pub active: bool,
+}
+
+impl From<Account> for ProfileDto {
+    fn from(a: Account) -> Self {
+        Self {
+            id: a.profile.id,
+            provider: a.profile.provider.into(),
+            name: a.profile.name,
+            endpoint: a.profile.endpoint,
+            default_dir: a.profile.default_dir,
+            client_id: a.client_id,
+            has_secret: a.has_secret,
+            sandbox: a.sandbox,
+            active: a.active,
+        }
+    }
+}
+
+/// A new profile or changes to one. No `Debug`: it may carry a secret.
+#[derive(Clone, serde::Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct ProfileInput {
+    pub id: Option<String>,
+    pub provider: ProviderKind,
+    pub name: String,
+    pub endpoint: Option<String>,
+    pub default_dir: String,
+    pub client_id: Option<String>,
+    /// `null` on edit keeps the stored one.
+    pub secret: Option<String>,
+}
+
+impl From<ProfileInput> for EngineInput {
+    fn from(i: ProfileInput) -> Self {
+        Self {
+            id: i.id,
+            provider: i.provider.into(),
+            name: i.name,
+            endpoint: i.endpoint,
+            default_dir: i.default_dir,
+            client_id: i.client_id,
+            // An empty field means "not entered", the same as null.
+            secret: i.secret.filter(|s| !s.is_empty()).map(secret),
+        }
+    }
+}
+
+/// What "Test connection" found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
+pub struct ConnectionReport {
+    /// Whether the cloud accepted the account.
+    pub ok: bool,
+    /// What it said.
+    pub message: String,
+}
+
+impl From<EngineReport> for ConnectionReport {
+    fn from(r: EngineReport) -> Self {
+        Self {
+            ok: r.ok,
+            message: r.message,
+        }
+    }
+}
+
+/// Whether the system keyring can be used.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
+pub struct KeyringStatus {
+    /// It answered.
+    pub available: bool,
+    /// Why not, in plain words.
+    pub message: Option<String>,
+}
+
+/// Facts about the running app.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct AppInfo {
+    pub version: String,
+    pub data_dir: String,
+    pub system_locale: String,
+    pub keyring: KeyringStatus,
+    /// Set while the built-in sandbox cloud runs.
+    pub sandbox_url: Option<String>,
+}

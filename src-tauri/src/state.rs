@@ -1,0 +1,128 @@
+//! The one piece of state the app manages: the engine's store, accounts and queue, the progress hub and the
+//! sandbox, plus the background task that feeds the queue channel.
+
+use pandrop_engine::accounts::Accounts;
+use pandrop_engine::queue::Queue;
+use pandrop_engine::secrets::{SecretKey, SecretStore};
+use pandrop_engine::store::Store;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::dto::KeyringStatus;
+use crate::error::IpcResult;
+use crate::progress::{self, Hooks, ProgressHub};
+use crate::sandbox::Sandbox;
+use crate::settings::Settings;
+
+/// The database file inside the data dir.
+const STORE_FILE: &str = "pandrop.db";
+
+/// What the app state is made of; tests pass a memory secret store and a temporary folder.
+pub struct StateConfig {
+    /// Where the database, the sandbox and the log live.
+    pub data_dir: PathBuf,
+    /// Where secrets go (the OS keyring in the app).
+    pub secrets: Arc<dyn SecretStore>,
+    /// Callbacks around the queue channel.
+    pub hooks: Hooks,
+}
+
+/// Everything commands reach through `State<'_, AppState>`.
+pub struct AppState {
+    /// Where the database, the sandbox and the log live.
+    pub data_dir: PathBuf,
+    /// The durable store.
+    pub store: Arc<Store>,
+    /// Profiles, secrets and connections.
+    pub accounts: Accounts,
+    /// The running queue.
+    pub queue: Queue,
+    /// Subscribers of the queue channel.
+    pub hub: Arc<ProgressHub>,
+    /// The built-in cloud.
+    pub sandbox: Sandbox,
+    /// Whether the keyring answered at start.
+    pub keyring: KeyringStatus,
+    cancel: CancellationToken,
+    forwarder: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl AppState {
+    /// Opens the store, starts the queue (tasks a crash left half-done continue) and the event forwarder, and
+    /// starts the sandbox again when a sandbox profile exists. Runs on the async runtime.
+    pub async fn open(config: StateConfig) -> IpcResult<Self> {
+        let path = config.data_dir.join(STORE_FILE);
+        let store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&path)).await??);
+        let accounts = Accounts::new(Arc::clone(&store), Arc::clone(&config.secrets), pandrop_engine::http::client());
+        let keyring = probe_keyring(Arc::clone(&config.secrets)).await;
+        let settings = Settings::load(&store)?;
+        let queue = Queue::start(Arc::clone(&store), Arc::new(accounts.clone()), settings.limits()).await?;
+        let hub = Arc::new(ProgressHub::new(Arc::clone(&store), config.hooks));
+        let cancel = CancellationToken::new();
+        let forwarder = tokio::spawn(progress::forward(Arc::clone(&hub), queue.clone(), cancel.child_token()));
+        let state = Self {
+            sandbox: Sandbox::new(config.data_dir.join("sandbox")),
+            data_dir: config.data_dir,
+            store,
+            accounts,
+            queue,
+            hub,
+            keyring,
+            cancel,
+            forwarder: std::sync::Mutex::new(Some(forwarder)),
+        };
+        if state.accounts.has_sandbox_profile()? {
+            state.sandbox.start(&state.accounts).await?;
+        }
+        Ok(state)
+    }
+
+    /// The data dir, as the UI shows it.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Stops everything in order: the queue (running transfers stay resumable in the store), the forwarder,
+    /// the rotated 6pan tokens to the keyring, the sandbox. Safe to call twice.
+    pub async fn shutdown(&self) {
+        self.queue.clone().shutdown().await;
+        self.cancel.cancel();
+        let forwarder = self.forwarder.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        if let Some(handle) = forwarder {
+            let _ = handle.await;
+        }
+        let accounts = self.accounts.clone();
+        match tokio::task::spawn_blocking(move || accounts.save_rotated_tokens()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot save the rotated 6pan session token"),
+            Err(e) => tracing::warn!(error = %e, "cannot save the rotated 6pan session token"),
+        }
+        self.sandbox.stop(&self.accounts).await;
+        tracing::info!("stopped");
+    }
+}
+
+/// Asks the secret store for a key nobody writes: an answer (even "none") means it is reachable.
+async fn probe_keyring(secrets: Arc<dyn SecretStore>) -> KeyringStatus {
+    let probe = SecretKey::new("keyring probe", "pandrop");
+    let answer = tokio::task::spawn_blocking(move || secrets.get(&probe)).await;
+    match answer {
+        Ok(Ok(_)) => KeyringStatus {
+            available: true,
+            message: None,
+        },
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "the system keyring is not reachable");
+            KeyringStatus {
+                available: false,
+                message: Some(e.to_string()),
+            }
+        }
+        Err(e) => KeyringStatus {
+            available: false,
+            message: Some(format!("the keyring check failed: {e}")),
+        },
+    }
+}

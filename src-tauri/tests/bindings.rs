@@ -1,0 +1,80 @@
+//! The generated TypeScript bindings are up to date, and the three command lists agree.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
+
+#[test]
+fn bindings_are_up_to_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("bindings.ts");
+    pandrop_lib::export_bindings(&fresh).expect("export bindings");
+    let fresh = std::fs::read_to_string(&fresh).unwrap();
+    let committed_path = Path::new(MANIFEST).join(pandrop_lib::BINDINGS_PATH);
+    let committed = std::fs::read_to_string(&committed_path).unwrap_or_default();
+    if fresh != committed {
+        if std::env::var_os("PANDROP_UPDATE_BINDINGS").is_some() {
+            std::fs::write(&committed_path, &fresh).unwrap();
+            return;
+        }
+        panic!(
+            "{} is stale: regenerate it with `PANDROP_UPDATE_BINDINGS=1 cargo test -p pandrop --test bindings` \
+             (or run the debug app once) and commit the result",
+            committed_path.display()
+        );
+    }
+}
+
+/// The commands the invoke handler serves.
+fn registered() -> BTreeSet<String> {
+    let commands = pandrop_lib::commands::<tauri::test::MockRuntime>();
+    let collected = (commands.1)(&mut specta::Types::default());
+    collected.functions.iter().map(|f| f.name().to_string()).collect()
+}
+
+/// `COMMANDS` of build.rs.
+fn declared() -> BTreeSet<String> {
+    let build = std::fs::read_to_string(Path::new(MANIFEST).join("build.rs")).unwrap();
+    let list = build
+        .split("const COMMANDS: &[&str] = &[")
+        .nth(1)
+        .unwrap()
+        .split("];")
+        .next()
+        .unwrap();
+    list.split(',')
+        .map(|s| s.trim().trim_matches('"').to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// The `allow-*` grants of the main capability, as command names.
+fn granted() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(Path::new(MANIFEST).join("capabilities/main.json")).unwrap();
+    let capability: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        capability["windows"],
+        serde_json::json!(["main"]),
+        "one capability, for the main window only"
+    );
+    capability["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.as_str()?.strip_prefix("allow-"))
+        .map(|p| p.replace('-', "_"))
+        .collect()
+}
+
+#[test]
+fn the_three_command_lists_match() {
+    let registered = registered();
+    assert_eq!(registered.len(), 22, "{registered:?}");
+    assert_eq!(registered, declared(), "build.rs COMMANDS differs from the registered commands");
+    assert_eq!(
+        registered,
+        granted(),
+        "capabilities/main.json allow-* differs from the registered commands"
+    );
+}
