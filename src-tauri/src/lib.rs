@@ -9,7 +9,7 @@ pub mod dto;
 pub mod error;
 pub mod events;
 mod locale;
-mod logging;
+pub mod logging;
 pub mod progress;
 pub mod sandbox;
 pub mod settings;
@@ -79,7 +79,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
 
 /// Writes the TypeScript bindings to `path`.
 pub fn export_bindings(path: &std::path::Path) -> Result<(), specta_typescript::Error> {
-    let header = "// Generated from src-tauri by tauri-specta; do not edit. Regenerate: `PANDROP_UPDATE_BINDINGS=1 cargo test -p pandrop --test bindings`.\n";
+    let header = "// Generated from src-tauri by tauri-specta; do not edit. Regenerate: `PANDROP_UPDATE_BINDINGS=1 cargo test -p pandrop --test shell bindings`.\n";
     // `Result` names the shape every command resolves to, for the UI's one IPC module.
     let result = "export type Result<T, E> = { status: \"ok\"; data: T } | { status: \"error\"; error: E };";
     specta_builder::<tauri::Wry>().export(specta_typescript::Typescript::default().header(header).with_raw(result), path)
@@ -158,7 +158,7 @@ fn setup<R: Runtime>(app: &mut tauri::App<R>, builder: &tauri_specta::Builder<R>
     builder.mount_events(app);
     let handle = app.handle().clone();
     let dir = data_dir(&handle)?;
-    logging::init(&dir);
+    logging::init(&dir, "info");
     tracing::info!(version = env!("CARGO_PKG_VERSION"), data_dir = %dir.display(), "starting");
     let config = StateConfig {
         data_dir: dir,

@@ -5,8 +5,8 @@ pub(crate) fn system_locale() -> String {
     ["LC_ALL", "LC_MESSAGES", "LANG"]
         .iter()
         .filter_map(|var| std::env::var(var).ok())
-        .find(|v| !v.is_empty() && v != "C" && v != "POSIX")
         .map(|v| to_tag(&v))
+        .find(|tag| !tag.is_empty() && tag != "C" && tag != "POSIX")
         .unwrap_or_else(|| "en".to_owned())
 }
 
@@ -23,5 +23,6 @@ mod tests {
         assert_eq!(super::to_tag("zh_CN.UTF-8"), "zh-CN");
         assert_eq!(super::to_tag("en_US"), "en-US");
         assert_eq!(super::to_tag("de_DE@euro"), "de-DE");
+        assert_eq!(super::to_tag("C.UTF-8"), "C");
     }
 }

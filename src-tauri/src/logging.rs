@@ -5,12 +5,12 @@ use std::path::Path;
 use std::sync::Mutex;
 use tracing_subscriber::EnvFilter;
 
-/// Sends `tracing` output to the log file (and stderr in debug builds). `PANDROP_LOG` sets the filter
-/// (default `info`). Only the first call in a process installs it.
-pub(crate) fn init(data_dir: &Path) {
+/// Sends `tracing` output to the log file. `PANDROP_LOG` sets the filter, else `default_filter` (e.g. `info`).
+/// Only the first call in a process installs it.
+pub fn init(data_dir: &Path, default_filter: &str) {
     let dir = data_dir.join("logs");
     let file = std::fs::create_dir_all(&dir).and_then(|()| OpenOptions::new().create(true).append(true).open(dir.join("pandrop.log")));
-    let filter = EnvFilter::try_from_env("PANDROP_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_env("PANDROP_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false);
     let installed = match file {
         Ok(file) => builder.with_writer(Mutex::new(file)).try_init(),

@@ -80,10 +80,11 @@ pub(super) fn open(inner: &Inner, profile: &Profile) -> Result<Connection> {
                 Some(s) => (client_id(profile)?, s),
                 None => (DEMO_CLIENT_ID.to_owned(), secret(DEMO_CLIENT_SECRET)),
             };
-            let pan123 = Arc::new(Pan123::new(
-                inner.http.clone(),
-                Pan123Config::new(endpoint, client_id, client_secret),
-            )?);
+            let mut config = Pan123Config::new(endpoint, client_id, client_secret);
+            // Only the `create` step recognises bytes the cloud already holds (秒传); the single-step upload of
+            // small files never does, and instant uploads are what users of a cloud drive expect to see.
+            config.single_step_max = 0;
+            let pan123 = Arc::new(Pan123::new(inner.http.clone(), config)?);
             Ok(Connection {
                 provider: Arc::clone(&pan123) as Arc<dyn CloudProvider>,
                 pan6: None,

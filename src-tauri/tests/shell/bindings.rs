@@ -19,7 +19,7 @@ fn bindings_are_up_to_date() {
             return;
         }
         panic!(
-            "{} is stale: regenerate it with `PANDROP_UPDATE_BINDINGS=1 cargo test -p pandrop --test bindings` \
+            "{} is stale: regenerate it with `PANDROP_UPDATE_BINDINGS=1 cargo test -p pandrop --test shell bindings` \
              (or run the debug app once) and commit the result",
             committed_path.display()
         );
