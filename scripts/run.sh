@@ -1,23 +1,43 @@
 #!/usr/bin/env bash
 # Runs PanDrop on the built-in sandbox cloud: no account needed.
-#   scripts/run.sh              uploads a demo file twice (the second time is an instant upload)
-#   scripts/run.sh FILE|DIR...  uploads your files and folders to /demo in the sandbox
+#   scripts/run.sh              builds the desktop app and opens it on the sandbox (drop files on the window)
+#   scripts/run.sh --cli        no display: uploads a demo file twice with the command line (the second time
+#                               is an instant upload)
+#   scripts/run.sh --cli FILE|DIR...  uploads your files and folders to /demo in the sandbox
+# With no display ($DISPLAY and $WAYLAND_DISPLAY unset) it falls back to --cli.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
 export PATH="$HOME/.cargo/bin:$PATH"
-cargo build --release -q -p pandrop-cli
-cli="${CARGO_TARGET_DIR:-target}/release/pandrop-cli"
+target="${CARGO_TARGET_DIR:-target}"
 
+cli=0
+if [ "${1:-}" = --cli ]; then
+  cli=1
+  shift
+elif [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+  echo "no display: running the command line instead of the desktop app"
+  cli=1
+fi
+
+if [ "$cli" -eq 0 ]; then
+  echo "building the web UI and the desktop app (the first build takes several minutes)"
+  (cd ui && npm ci --no-audit --no-fund --silent && npm run build --silent)
+  cargo build --release -q -p pandrop --features custom-protocol
+  exec "$target/release/pandrop" --sandbox
+fi
+
+cargo build --release -q -p pandrop-cli
+bin="$target/release/pandrop-cli"
 if [ "$#" -eq 0 ]; then
   demo="$(mktemp -d)/pandrop-demo.bin"
   head -c $((48 * 1024 * 1024)) /dev/urandom >"$demo"
   echo "uploading a fresh 48 MiB demo file to the sandbox:"
-  "$cli" upload --sandbox --to /demo "$demo"
+  "$bin" upload --sandbox --to /demo "$demo"
   echo "and again (the sandbox already holds these bytes):"
-  "$cli" upload --sandbox --to /demo "$demo"
+  "$bin" upload --sandbox --to /demo "$demo"
   rm -f "$demo"
 else
-  "$cli" upload --sandbox --to /demo "$@"
+  "$bin" upload --sandbox --to /demo "$@"
 fi
-echo "run '$cli sandbox' to keep the sandbox cloud running and upload to it from anywhere."
+echo "run '$bin sandbox' to keep the sandbox cloud running and upload to it from anywhere."

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# The full test suite: formatting, lints, every test of every crate, the keyring tests against a real Secret
-# Service, and the interop tests with official peer SDKs.
+# The full test suite: formatting and lints of both languages, the web UI's unit, component and browser
+# tests, every test of every crate (the desktop shell's included), the keyring tests against a real Secret
+# Service, the real desktop app in a WebKit window driven by WebDriver, and the interop tests with official
+# peer SDKs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 rustup component add clippy rustfmt >/dev/null 2>&1 || true
+
+echo "== web UI: install, type check, unit and component tests, build"
+# The desktop shell embeds ui/dist when it compiles, so the UI is built before any cargo step.
+(cd ui && npm ci --no-audit --no-fund && npm run check && npm test && npm run build)
 
 echo "== rustfmt"
 cargo fmt --all -- --check
@@ -15,5 +21,9 @@ echo "== tests"
 cargo test --workspace --locked
 echo "== keyring (a real Secret Service on a private D-Bus session)"
 scripts/with-keyring.sh cargo test --locked -p pandrop-engine -p pandrop-cli --test keyring --test login_keyring -- --ignored
+echo "== web UI in Chromium (mocked shell)"
+(cd ui && npm run test:browser)
+echo "== desktop app under Xvfb, driven by WebDriver"
+tests/webdriver/run.sh
 echo "== interop"
 tests/interop/run.sh

@@ -255,9 +255,7 @@ pub async fn profile_test(state: State<'_, AppState>, id: String) -> IpcResult<C
 #[tauri::command]
 #[specta::specta]
 pub async fn sandbox_start(state: State<'_, AppState>) -> IpcResult<ProfileDto> {
-    state.sandbox.start(&state.accounts).await?;
-    let accounts = state.accounts.clone();
-    blocking(move || Ok(accounts.ensure_sandbox_profile()?.into())).await
+    state.start_sandbox().await
 }
 
 /// The user's settings.

@@ -30,6 +30,8 @@ use crate::state::{AppState, StateConfig};
 
 /// Environment variable that moves the data dir (database, sandbox, log) elsewhere, e.g. for tests.
 pub const DATA_DIR_ENV: &str = "PANDROP_DATA_DIR";
+/// Command-line flag that starts the built-in sandbox cloud and opens the app on its demo profile.
+pub const SANDBOX_FLAG: &str = "--sandbox";
 /// Where the TypeScript bindings go, relative to this package.
 pub const BINDINGS_PATH: &str = "../ui/src/lib/bindings.ts";
 
@@ -166,6 +168,10 @@ fn setup<R: Runtime>(app: &mut tauri::App<R>, builder: &tauri_specta::Builder<R>
         hooks: hooks(&handle),
     };
     let state = tauri::async_runtime::block_on(AppState::open(config)).map_err(|e| e.message)?;
+    if std::env::args().skip(1).any(|arg| arg == SANDBOX_FLAG) {
+        // Before the page asks for its profiles, so the window opens on the sandbox.
+        tauri::async_runtime::block_on(state.start_sandbox()).map_err(|e| e.message)?;
+    }
     app.manage(state);
     tray::build(&handle)?;
     Ok(())
@@ -174,10 +180,6 @@ fn setup<R: Runtime>(app: &mut tauri::App<R>, builder: &tauri_specta::Builder<R>
 /// Starts the app.
 pub fn run() {
     let builder = specta_builder::<tauri::Wry>();
-    #[cfg(debug_assertions)]
-    if let Err(e) = export_bindings(std::path::Path::new(BINDINGS_PATH)) {
-        eprintln!("cannot write the TypeScript bindings: {e}");
-    }
     let handler = builder.invoke_handler();
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())

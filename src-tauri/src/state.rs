@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::dto::KeyringStatus;
+use crate::dto::{KeyringStatus, ProfileDto};
 use crate::error::IpcResult;
 use crate::progress::{self, Hooks, ProgressHub};
 use crate::sandbox::Sandbox;
@@ -77,6 +77,15 @@ impl AppState {
             state.sandbox.start(&state.accounts).await?;
         }
         Ok(state)
+    }
+
+    /// Starts the built-in sandbox cloud (unless it runs) and makes its demo profile the active one.
+    pub async fn start_sandbox(&self) -> IpcResult<ProfileDto> {
+        self.sandbox.start(&self.accounts).await?;
+        let accounts = self.accounts.clone();
+        Ok(tokio::task::spawn_blocking(move || accounts.ensure_sandbox_profile())
+            .await??
+            .into())
     }
 
     /// The data dir, as the UI shows it.
