@@ -1,7 +1,7 @@
 /*
  * firstpaint: starts a GUI program and reports when its window first shows painted content.
  *
- *   firstpaint [-t TIMEOUT_S] CMD [ARGS...]
+ *   firstpaint [-t TIMEOUT_S] [-o FRAME.ppm] CMD [ARGS...]
  *
  * The clock starts just before fork(). The program runs in a process group of its own. Every 4 ms the
  * tool lists the top-level windows of the X display ($DISPLAY), takes the mapped ones at least 200x200
@@ -14,7 +14,7 @@
  *
  * and exits 0, leaving the program running (kill it with `kill -- -PID`). The program's own stdout goes to
  * stderr, so that `$(firstpaint ...)` returns at once. On timeout it kills the
- * program's process group and exits 1. Used by bench/app.sh for the desktop app and the bare window alike.
+ * program's process group and exits 1. With -o, the first painted frame is saved as a PPM image. Used by bench/app.sh for the desktop app and the bare window alike.
  *
  * Build: cc -O2 -o firstpaint firstpaint.c -lX11
  */
@@ -60,8 +60,28 @@ static long window_pid(Display *d, Window w, Atom net_wm_pid) {
   return pid;
 }
 
-/* 1 when the window holds more than one colour. */
-static int painted(Display *d, Window w, int width, int height) {
+static const char *frame_path = NULL;
+
+/* Saves an image as a binary PPM. */
+static void save_ppm(XImage *img, int width, int height) {
+  FILE *f = fopen(frame_path, "wb");
+  if (!f) {
+    perror("firstpaint: -o");
+    return;
+  }
+  fprintf(f, "P6\n%d %d\n255\n", width, height);
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++) {
+      unsigned long p = XGetPixel(img, x, y);
+      unsigned char rgb[3] = {(unsigned char)((p & img->red_mask) >> 16), (unsigned char)((p & img->green_mask) >> 8),
+                              (unsigned char)(p & img->blue_mask)};
+      fwrite(rgb, 1, 3, f);
+    }
+  fclose(f);
+}
+
+/* 1 when the window holds more than one colour; then *when is the time it was seen (before any saving). */
+static int painted(Display *d, Window w, int width, int height, double *when) {
   XImage *img = XGetImage(d, w, 0, 0, (unsigned)width, (unsigned)height, AllPlanes, ZPixmap);
   if (!img) return 0;
   int result = 0;
@@ -83,6 +103,10 @@ static int painted(Display *d, Window w, int width, int height) {
           break;
         }
   }
+  if (result) {
+    *when = now_ms();
+    if (frame_path) save_ppm(img, width, height);
+  }
   XDestroyImage(img);
   return result;
 }
@@ -90,12 +114,17 @@ static int painted(Display *d, Window w, int width, int height) {
 int main(int argc, char **argv) {
   double timeout_s = 30;
   int arg = 1;
-  if (arg + 1 < argc && strcmp(argv[arg], "-t") == 0) {
-    timeout_s = atof(argv[arg + 1]);
+  while (arg + 1 < argc && argv[arg][0] == '-') {
+    if (strcmp(argv[arg], "-t") == 0)
+      timeout_s = atof(argv[arg + 1]);
+    else if (strcmp(argv[arg], "-o") == 0)
+      frame_path = argv[arg + 1];
+    else
+      break;
     arg += 2;
   }
   if (arg >= argc) {
-    fprintf(stderr, "usage: firstpaint [-t TIMEOUT_S] CMD [ARGS...]\n");
+    fprintf(stderr, "usage: firstpaint [-t TIMEOUT_S] [-o FRAME.ppm] CMD [ARGS...]\n");
     return 2;
   }
   Display *d = XOpenDisplay(NULL);
@@ -140,8 +169,9 @@ int main(int argc, char **argv) {
         long owner = window_pid(d, children[i], net_wm_pid);
         if (owner != -1 && owner != pid) continue;
         if (mapped < 0) mapped = now_ms() - t0;
-        if (painted(d, children[i], a.width, a.height)) {
-          printf("first_paint_ms=%.1f mapped_ms=%.1f pid=%d window=0x%lx\n", now_ms() - t0, mapped, (int)pid,
+        double when;
+        if (painted(d, children[i], a.width, a.height, &when)) {
+          printf("first_paint_ms=%.1f mapped_ms=%.1f pid=%d window=0x%lx\n", when - t0, mapped, (int)pid,
                  children[i]);
           fflush(stdout);
           XFree(children);

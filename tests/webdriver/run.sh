@@ -58,8 +58,8 @@ if [ -z "${PANDROP_WD_INNER:-}" ]; then
       fi
       # Without tauri's custom-protocol feature (which `tauri build` turns on) the app loads devUrl (the Vite
       # dev server) instead of the ui/dist it embeds.
-      echo "building the app (cargo build -p pandrop --features tauri/custom-protocol)"
-      cargo build -q -p pandrop --features tauri/custom-protocol
+      echo "building the app (cargo build -p pandrop --features custom-protocol)"
+      cargo build -q -p pandrop --features custom-protocol
     fi
   fi
   [ -x "$app" ] || { echo "FAILED: no app binary at $app"; exit 1; }
