@@ -6,7 +6,8 @@
 # sandbox so its disk does not fill up. Peak RSS: the client's from GNU time, the server's from its VmHWM.
 # Also reported: the CPU seconds of the client and of the sandbox server per upload, and the CPU seconds
 # other processes used during each upload (the noise: the ratio means something only when that is close
-# to zero). Binaries are taken from CARGO_TARGET_DIR when it is set.
+# to zero). Binaries are taken from CARGO_TARGET_DIR when it is set; BENCH_CLOUD=PATH runs another build of
+# the sandbox server (to compare two versions of it with the same client).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size_mib=${1:-1024}
@@ -16,7 +17,7 @@ command -v /usr/bin/time >/dev/null || { echo "needs GNU time (apt-get install t
 cargo build --release -q -p pandrop-cli -p pandrop-fakecloud
 target_dir=${CARGO_TARGET_DIR:-target}
 cli=$target_dir/release/pandrop-cli
-cloud=$target_dir/release/pandrop-fakecloud
+cloud=${BENCH_CLOUD:-$target_dir/release/pandrop-fakecloud}
 work=$(mktemp -d)
 trap 'kill "${cloud_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
