@@ -39,6 +39,9 @@ pub enum FakeCloudError {
     /// The data dir holds something this version cannot make sense of.
     #[error("data dir is inconsistent: {0}")]
     Corrupt(String),
+    /// A worker thread could not be started.
+    #[error("cannot start a worker thread: {0}")]
+    Spawn(#[source] std::io::Error),
     /// A blocking worker task died (panicked or was cancelled).
     #[error("worker task failed: {0}")]
     Worker(#[from] tokio::task::JoinError),

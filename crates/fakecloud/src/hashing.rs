@@ -1,6 +1,6 @@
 //! MD5 over OpenSSL, the fastest portable implementation available to us.
 
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use openssl::hash::{Hasher, MessageDigest};
@@ -28,19 +28,18 @@ impl Md5 {
         Ok(self.hasher.update(data)?)
     }
 
-    /// Feeds the whole content of a file; returns how many bytes were read.
-    pub(crate) fn update_from_file(&mut self, path: &Path) -> Result<u64, FakeCloudError> {
-        let mut file = std::fs::File::open(path).map_err(|e| FakeCloudError::io(path, e))?;
+    /// Feeds `len` bytes of `file` starting at `offset` (the file's position is moved).
+    pub(crate) fn update_from_range(&mut self, file: &mut std::fs::File, path: &Path, offset: u64, len: u64) -> Result<(), FakeCloudError> {
+        file.seek(SeekFrom::Start(offset)).map_err(|e| FakeCloudError::io(path, e))?;
         let mut buf = vec![0u8; READ_CHUNK];
-        let mut total = 0u64;
-        loop {
-            let n = file.read(&mut buf).map_err(|e| FakeCloudError::io(path, e))?;
-            if n == 0 {
-                return Ok(total);
-            }
-            self.update(&buf[..n])?;
-            total += n as u64;
+        let mut left = len;
+        while left > 0 {
+            let want = usize::try_from(left).unwrap_or(usize::MAX).min(READ_CHUNK);
+            file.read_exact(&mut buf[..want]).map_err(|e| FakeCloudError::io(path, e))?;
+            self.update(&buf[..want])?;
+            left -= want as u64;
         }
+        Ok(())
     }
 
     /// Finishes the digest and returns it as lower-case hex.
@@ -72,6 +71,25 @@ mod tests {
         h.update(b"The quick brown fox ").unwrap();
         h.update(b"jumps over the lazy dog").unwrap();
         assert_eq!(h.finish_hex().unwrap(), "9e107d9d372bb6826bd81d3542a419d6");
+    }
+
+    #[test]
+    fn ranges_of_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let data: Vec<u8> = (0..3 * READ_CHUNK + 5).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let mut file = std::fs::File::open(&path).unwrap();
+        for (start, len) in [(0, 0), (3, 10), (1, 2 * READ_CHUNK + 7), (0, data.len())] {
+            let mut h = Md5::new().unwrap();
+            h.update_from_range(&mut file, &path, start as u64, len as u64).unwrap();
+            assert_eq!(h.finish_hex().unwrap(), md5_hex_of(&data[start..start + len]));
+        }
+        let mut h = Md5::new().unwrap();
+        assert!(
+            h.update_from_range(&mut file, &path, 10, data.len() as u64).is_err(),
+            "past the end"
+        );
     }
 
     #[test]

@@ -5,13 +5,14 @@
 //! ```text
 //! <data_dir>/meta.sqlite3            metadata (WAL mode)
 //! <data_dir>/blobs/<md5>             stored file contents, content-addressed (one copy per MD5)
-//! <data_dir>/sessions/<id>/<n>       slices of in-progress chunked uploads (123pan)
+//! <data_dir>/sessions/<id>           in-progress chunked uploads (123pan), slices written at their offsets
 //! <data_dir>/wcs-blocks/<id>         blocks of in-progress WCS slice uploads
 //! <data_dir>/tmp/                    files being written; emptied at start-up
 //! ```
 //!
-//! Bytes are always written to a temp file under `tmp/` (same file system) and renamed into place, so a
-//! crash never leaves a half-written blob or slice under its final name.
+//! Bytes are written to a temp file under `tmp/` (same file system), or for a 123pan upload to its session
+//! file, and renamed into place, so a crash never leaves a half-written blob under its final name. (A
+//! 123pan slice is recorded in SQLite only once its bytes are in the session file.)
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -81,8 +82,8 @@ impl Store {
         }
     }
 
-    /// The folder holding the slices of upload session `id`.
-    pub(crate) fn session_dir(&self, id: &str) -> PathBuf {
+    /// The file receiving the slices of upload session `id`.
+    pub(crate) fn session_file(&self, id: &str) -> PathBuf {
         self.root.join("sessions").join(id)
     }
 
@@ -130,6 +131,21 @@ impl Store {
             return Ok(());
         }
         temp.persist(&target).map_err(|e| FakeCloudError::io(&target, e.error))?;
+        Self::record_blob(conn, md5, size)
+    }
+
+    /// Stores the file at `path` (in the data dir) as the blob `md5` by renaming it, unless that blob
+    /// already exists (then `path` is left for the caller to delete).
+    pub(crate) fn put_blob_from(&self, conn: &Connection, md5: &str, size: u64, path: &Path) -> Result<(), FakeCloudError> {
+        let target = self.blob_path(md5);
+        if Self::has_blob(conn, md5, size)? && target.exists() {
+            return Ok(());
+        }
+        std::fs::rename(path, &target).map_err(|e| FakeCloudError::io(path, e))?;
+        Self::record_blob(conn, md5, size)
+    }
+
+    fn record_blob(conn: &Connection, md5: &str, size: u64) -> Result<(), FakeCloudError> {
         conn.execute(
             "INSERT INTO blobs (md5, size) VALUES (?1, ?2) ON CONFLICT(md5) DO UPDATE SET size = excluded.size",
             params![md5, to_i64(size)?],

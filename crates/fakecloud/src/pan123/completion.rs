@@ -1,14 +1,16 @@
-//! Completing chunked uploads: the readiness check, whole-file verification, blob assembly and the file
-//! entry; plus the start-up clean-up of slice folders nobody will complete.
+//! Completing chunked uploads: the readiness check, whole-file verification, storing the session file as
+//! the blob and the file entry; plus the start-up tidying of session files.
 //!
-//! Blocking code, like `sessions`; the same lock order applies (session digest, then database).
+//! Blocking code, like `uploads`; the same lock order applies (upload state, then database).
 
 use rusqlite::{Connection, params};
-use tempfile::TempPath;
 
+use super::digest::{Digester, RunningDigest};
 use super::envelope::ApiError;
-use super::sessions::{MSG_NO_SESSION, Session, Uploads, advance, load, relock, slice_path, stored_slices};
+use super::session_file::SessionFile;
+use super::sessions::{MSG_NO_SESSION, Session, load, stored_slices};
 use super::tree;
+use super::uploads::{MSG_ALREADY_COMPLETED, Uploads};
 use crate::error::FakeCloudError;
 use crate::store::Store;
 
@@ -46,113 +48,179 @@ pub(crate) fn readiness(conn: &Connection, id: &str) -> Result<Readiness, ApiErr
 /// Completes session `id`: verifies the whole MD5, stores the blob and creates the file entry. Returns
 /// the file id; calling it again after success returns the same id.
 pub(crate) fn finish(store: &Store, uploads: &Uploads, id: &str) -> Result<i64, ApiError> {
-    let digest = uploads.digest(id);
-    let mut digest = relock(&digest);
-    let (session, stored) = {
-        let conn = store.db();
-        (
-            load(&conn, id)?.ok_or_else(|| ApiError::failed(MSG_NO_SESSION))?,
-            stored_slices(&conn, id)?,
-        )
+    let upload = match uploads.open(store, id) {
+        Ok(upload) => upload,
+        // Unknown, or completed (maybe a moment ago by a concurrent call).
+        Err(e) => return completed_id(store, id)?.ok_or(e),
     };
-    if let Some(file_id) = session.file_id {
-        return Ok(file_id);
+    let mut state = upload.lock();
+    if state.closed.is_some() {
+        drop(state);
+        return completed_id(store, id)?.ok_or_else(|| ApiError::failed(MSG_NO_SESSION));
     }
+    let file = upload.file();
+    let session = &file.session;
     let missing = session
         .slice_count()
-        .saturating_sub(u32::try_from(stored.len()).unwrap_or(u32::MAX));
+        .saturating_sub(u32::try_from(state.slices.len()).unwrap_or(u32::MAX));
     if missing > 0 {
         return Err(ApiError::failed(format!(
             "还有{missing}个分片未上传,共{}个分片",
             session.slice_count()
         )));
     }
-    advance(&mut digest, store, &session, &stored)?;
-    let whole = std::mem::take(&mut *digest)
-        .md5
-        .ok_or_else(|| FakeCloudError::Corrupt("digest vanished".into()))?;
-    let actual = whole.finish_hex()?;
+    // The worker has hashed all but (at most) the slices still in its queue; without one (after a restart
+    // or a failure) the digest is built here from the session file.
+    let mut digest = match state.digester.take().and_then(Digester::finish) {
+        Some(digest) => digest,
+        None => RunningDigest::new()?,
+    };
+    digest.catch_up(file, &state.slices)?;
+    if !digest.covers(file) {
+        return Err(FakeCloudError::Corrupt(format!("session {id} digest stopped short")).into());
+    }
+    let actual = digest.finish_hex()?;
     if actual != session.md5 {
         tracing::info!(expected = %session.md5, %actual, "upload discarded: whole-file MD5 mismatch");
-        drop(digest);
+        state.closed = Some(MSG_NO_SESSION);
+        drop(state);
         discard(store, uploads, id)?;
         return Err(ApiError::failed(MSG_UPLOAD_FAILED));
     }
 
-    if !Store::has_blob(&store.db(), &session.md5, session.size)? {
-        let temp = assemble(store, &session)?;
-        store.put_blob(&store.db(), &session.md5, session.size, temp)?;
-    }
-
-    let file_id = {
+    let placed = {
         let mut conn = store.db();
         let tx = conn.transaction()?;
-        let placed = tree::place_file(&tx, session.parent_id, &session.name, session.size, &session.md5, session.policy)?;
-        let Ok(file_id) = placed else {
-            return Err(ApiError::failed(tree::MSG_FILE_CLASH));
-        };
-        tx.execute("UPDATE pan123_sessions SET file_id = ?1 WHERE id = ?2", params![file_id, id])?;
-        tx.execute("DELETE FROM pan123_slices WHERE session_id = ?1", params![id])?;
-        tx.commit()?;
-        file_id
+        match tree::place_file(&tx, session.parent_id, &session.name, session.size, &session.md5, session.policy)? {
+            // Dropping the transaction rolls it back.
+            Err(_) => None,
+            Ok(file_id) => {
+                if !Store::has_blob(&tx, &session.md5, session.size)? {
+                    check_length(file)?;
+                    // The session file is the whole file already: a rename, no copy.
+                    store.put_blob_from(&tx, &session.md5, session.size, &file.path)?;
+                }
+                tx.execute("UPDATE pan123_sessions SET file_id = ?1 WHERE id = ?2", params![file_id, id])?;
+                tx.execute("DELETE FROM pan123_slices WHERE session_id = ?1", params![id])?;
+                tx.commit()?;
+                Some(file_id)
+            }
+        }
     };
-    remove_dir_quietly(store, id);
-    drop(digest);
+    let Some(file_id) = placed else {
+        // The verified content is stored all the same (creating it again is then instant), while the
+        // upload stays open with its own file; a later call rebuilds the digest from it.
+        keep_copy(store, file)?;
+        return Err(ApiError::failed(tree::MSG_FILE_CLASH));
+    };
+    state.closed = Some(MSG_ALREADY_COMPLETED);
+    drop(state);
+    remove_quietly(store, id);
     uploads.forget(id);
     Ok(file_id)
 }
 
-/// Concatenates the slices into a temp file. `std::io::copy` between two files uses in-kernel copying
-/// (`copy_file_range`) on Linux, so this costs no user-space buffer.
-fn assemble(store: &Store, session: &Session) -> Result<TempPath, FakeCloudError> {
-    let (mut out, temp) = store.temp_file()?;
-    let mut total = 0u64;
-    for no in 1..=session.slice_count() {
-        let path = slice_path(store, &session.id, no);
-        let mut part = std::fs::File::open(&path).map_err(|e| FakeCloudError::io(&path, e))?;
-        total += std::io::copy(&mut part, &mut out).map_err(|e| FakeCloudError::io(&path, e))?;
-    }
-    if total != session.size {
-        return Err(FakeCloudError::Corrupt(format!(
-            "session {} assembled {total} of {} bytes",
-            session.id, session.size
-        )));
-    }
-    Ok(temp)
+/// The file id of session `id` if it has been completed.
+fn completed_id(store: &Store, id: &str) -> Result<Option<i64>, FakeCloudError> {
+    Ok(load(&store.db(), id)?.and_then(|s| s.file_id))
 }
 
-/// Deletes session `id` with its slices.
+/// Stores a copy of the verified session file as its blob, unless that blob exists.
+fn keep_copy(store: &Store, file: &SessionFile) -> Result<(), FakeCloudError> {
+    let session = &file.session;
+    if Store::has_blob(&store.db(), &session.md5, session.size)? {
+        return Ok(());
+    }
+    check_length(file)?;
+    let (mut out, temp) = store.temp_file()?;
+    let mut from = std::fs::File::open(&file.path).map_err(|e| FakeCloudError::io(&file.path, e))?;
+    // An in-kernel copy (`copy_file_range`) on Linux.
+    std::io::copy(&mut from, &mut out).map_err(|e| FakeCloudError::io(&*temp, e))?;
+    store.put_blob(&store.db(), &session.md5, session.size, temp)
+}
+
+/// Checks that the session file holds exactly the announced size.
+fn check_length(file: &SessionFile) -> Result<(), FakeCloudError> {
+    let len = std::fs::metadata(&file.path).map_err(|e| FakeCloudError::io(&file.path, e))?.len();
+    if len != file.session.size {
+        return Err(FakeCloudError::Corrupt(format!(
+            "session {} holds {len} of {} bytes",
+            file.session.id, file.session.size
+        )));
+    }
+    Ok(())
+}
+
+/// Deletes session `id` with its file.
 fn discard(store: &Store, uploads: &Uploads, id: &str) -> Result<(), FakeCloudError> {
     {
         let conn = store.db();
         conn.execute("DELETE FROM pan123_slices WHERE session_id = ?1", params![id])?;
         conn.execute("DELETE FROM pan123_sessions WHERE id = ?1", params![id])?;
     }
-    remove_dir_quietly(store, id);
+    remove_quietly(store, id);
     uploads.forget(id);
     Ok(())
 }
 
-fn remove_dir_quietly(store: &Store, id: &str) {
-    let dir = store.session_dir(id);
-    if let Err(e) = std::fs::remove_dir_all(&dir)
-        && e.kind() != std::io::ErrorKind::NotFound
-    {
-        tracing::warn!(error = %e, "could not remove the slices of a finished upload");
+/// Removes the session file of `id` (a folder of slices in data dirs of earlier versions).
+fn remove_quietly(store: &Store, id: &str) {
+    let path = store.session_file(id);
+    let removed = if path.is_dir() {
+        std::fs::remove_dir_all(&path)
+    } else {
+        std::fs::remove_file(&path)
+    };
+    if let Err(e) = removed {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(error = %e, "could not remove the session file of a finished upload");
+        }
     }
 }
 
-/// Removes slice folders that belong to no open session (left behind by a crash). Run at start-up.
-pub(crate) fn remove_orphans(store: &Store) -> Result<(), FakeCloudError> {
+/// Run at start-up: removes session files that belong to no open session (left behind by a crash), and
+/// turns the slice folders of open sessions written by earlier versions (`sessions/<id>/<sliceNo>`) into
+/// session files.
+pub(crate) fn tidy_sessions(store: &Store) -> Result<(), FakeCloudError> {
     let root = store.sessions_root();
     let entries = std::fs::read_dir(&root).map_err(|e| FakeCloudError::io(&root, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| FakeCloudError::io(&root, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let open = load(&store.db(), &name)?.is_some_and(|s| s.file_id.is_none());
-        if !open {
-            remove_dir_quietly(store, &name);
+        // Bound first: a temporary database guard in the `match` head would live through the arms.
+        let open = load(&store.db(), &name)?.filter(|s| s.file_id.is_none());
+        match open {
+            None => remove_quietly(store, &name),
+            Some(session) if entry.path().is_dir() => adopt_slice_folder(store, session)?,
+            Some(_) => {}
         }
     }
+    Ok(())
+}
+
+/// Gathers the slice files of an earlier version's session folder into a session file. A slice whose file
+/// is missing is un-recorded, so the client sends it again.
+fn adopt_slice_folder(store: &Store, session: Session) -> Result<(), FakeCloudError> {
+    let folder = store.session_file(&session.id);
+    let slices = stored_slices(&store.db(), &session.id)?;
+    let (staged, temp) = store.temp_file()?;
+    drop(staged);
+    let staged = SessionFile {
+        session,
+        path: temp.to_path_buf(),
+    };
+    for no in slices.keys().copied() {
+        let part = folder.join(no.to_string());
+        if part.is_file() {
+            staged.write_from(no, &part)?;
+        } else {
+            store.db().execute(
+                "DELETE FROM pan123_slices WHERE session_id = ?1 AND slice_no = ?2",
+                params![staged.session.id, no],
+            )?;
+        }
+    }
+    std::fs::remove_dir_all(&folder).map_err(|e| FakeCloudError::io(&folder, e))?;
+    temp.persist(&folder).map_err(|e| FakeCloudError::io(&folder, e.error))?;
     Ok(())
 }

@@ -31,11 +31,14 @@
 
 mod auth;
 mod completion;
+mod digest;
 mod envelope;
 mod names;
 mod routes;
+mod session_file;
 mod sessions;
 mod tree;
+mod uploads;
 
 use std::sync::Arc;
 
@@ -96,7 +99,7 @@ pub(crate) struct Pan123 {
     /// `http://HOST:PORT/123pan`, announced as the upload host.
     upload_base: String,
     tokens: auth::TokenBook,
-    uploads: sessions::Uploads,
+    uploads: uploads::Uploads,
     stats: Arc<Stats>,
 }
 
@@ -119,7 +122,7 @@ impl Pan123 {
                 conn.execute_batch(sessions::SCHEMA)?;
                 let tokens = auth::TokenBook::load(&conn)?;
                 drop(conn);
-                completion::remove_orphans(store)?;
+                completion::tidy_sessions(store)?;
                 Ok::<_, FakeCloudError>(tokens)
             })
             .await?;
@@ -128,7 +131,7 @@ impl Pan123 {
             config,
             upload_base,
             tokens,
-            uploads: sessions::Uploads::default(),
+            uploads: uploads::Uploads::default(),
             stats,
         }))
     }
@@ -186,8 +189,8 @@ pub(crate) fn router(p: Arc<Pan123>, faults: Arc<FaultPlan>, stats: Arc<Stats>) 
         route.layer(from_fn_with_state(guard, faults::guard))
     };
     let authed = |route: MethodRouter<Arc<Pan123>>| route.layer(from_fn_with_state(Arc::clone(&p), auth::require_auth));
-    // Slices and single-step uploads are streamed to disk, so axum's 2 MB body cap does not apply to them;
-    // the handlers enforce the protocol's own limits instead.
+    // Slices and single-step uploads are bigger than axum's 2 MB body cap allows; the handlers enforce the
+    // protocol's own limits instead.
     let unbounded = |route: MethodRouter<Arc<Pan123>>| route.layer(DefaultBodyLimit::disable());
 
     Router::new()

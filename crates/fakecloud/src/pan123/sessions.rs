@@ -1,29 +1,22 @@
-//! Chunked upload sessions: their records, slices on disk and a running whole-file MD5 (completion is in
-//! `completion`).
+//! Chunked upload sessions: their records, the stored-slice table and the bytes of a slice as received.
+//! The in-memory state of open uploads is in `uploads`, their files in `session_file`, the running
+//! whole-file MD5 in `digest`, completion in `completion`.
 //!
-//! Each session keeps, in memory, an MD5 state fed with the longest run of slices `1..next` received so
-//! far: when slice `k == next` arrives it is fed, then any already-stored slices after it. So by the time
-//! `upload_complete` comes, at most the tail is left to hash. An OpenSSL hash state cannot
-//! be saved, so after a restart the state is rebuilt from the slice files on first use. A re-sent slice
-//! with different content inside the hashed run invalidates the state (it is rebuilt the same way).
-//!
-//! All functions here block (file I/O, hashing, SQLite): call them through `Store::blocking`. Lock order is
-//! always session digest first, then the database, and the database lock is never held while hashing.
+//! The database functions here block: call them through `Store::blocking`.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension, params};
 use tempfile::TempPath;
 
 use super::envelope::ApiError;
 use super::tree::{self, Duplicate};
 use crate::error::FakeCloudError;
-use crate::hashing::{Md5, is_md5_hex};
-use crate::store::{Store, to_i64};
+use crate::hashing::Md5;
+use crate::store::to_i64;
 
 pub(crate) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS pan123_sessions (
@@ -75,10 +68,14 @@ impl Session {
         u32::try_from(self.size.div_ceil(self.slice_size)).unwrap_or(u32::MAX)
     }
 
+    /// Where slice `no` (1-based) starts in the file.
+    pub(crate) fn slice_offset(&self, no: u32) -> u64 {
+        u64::from(no.saturating_sub(1)) * self.slice_size
+    }
+
     /// Exact length slice `no` must have: `slice_size`, except the last one which holds the remainder.
     pub(crate) fn slice_len(&self, no: u32) -> u64 {
-        let start = u64::from(no - 1) * self.slice_size;
-        self.slice_size.min(self.size - start)
+        self.slice_size.min(self.size.saturating_sub(self.slice_offset(no)))
     }
 }
 
@@ -154,75 +151,71 @@ pub(super) fn stored_slices(conn: &Connection, id: &str) -> Result<BTreeMap<u32,
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The running MD5 over slices `1..next`.
+/// The bytes of one slice held in memory, as the network chunks they arrived in (gathering them into one
+/// buffer would cost a copy of every slice for nothing: hashing and writing take them piece by piece).
 #[derive(Default)]
-pub(super) struct PrefixDigest {
-    pub(super) md5: Option<Md5>,
-    pub(super) next: u32,
+pub(crate) struct SliceBytes {
+    chunks: Vec<Bytes>,
+    len: u64,
 }
 
-/// In-memory state of the open sessions: running digests and `upload_complete` poll counts.
-#[derive(Default)]
-pub(crate) struct Uploads {
-    digests: Mutex<HashMap<String, Arc<Mutex<PrefixDigest>>>>,
-    polls: Mutex<HashMap<String, u32>>,
-}
-
-pub(super) fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Uploads {
-    pub(super) fn digest(&self, id: &str) -> Arc<Mutex<PrefixDigest>> {
-        Arc::clone(relock(&self.digests).entry(id.to_owned()).or_default())
+impl SliceBytes {
+    /// Appends a chunk.
+    pub(crate) fn push(&mut self, chunk: Bytes) {
+        self.len += chunk.len() as u64;
+        self.chunks.push(chunk);
     }
 
-    pub(super) fn forget(&self, id: &str) {
-        relock(&self.digests).remove(id);
-        relock(&self.polls).remove(id);
+    /// How many bytes.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
     }
 
-    /// Counts one `upload_complete` poll of session `id`; returns its 1-based number.
-    pub(crate) fn next_poll(&self, id: &str) -> u32 {
-        let mut polls = relock(&self.polls);
-        let n = polls.entry(id.to_owned()).or_default();
-        *n = n.saturating_add(1);
-        *n
+    /// The chunks, in order.
+    pub(crate) fn chunks(&self) -> &[Bytes] {
+        &self.chunks
+    }
+
+    /// Feeds every byte to `md5`.
+    pub(crate) fn hash_into(&self, md5: &mut Md5) -> Result<(), FakeCloudError> {
+        self.chunks.iter().try_for_each(|c| md5.update(c))
+    }
+
+    /// Their MD5, lower-case hex.
+    pub(crate) fn md5_hex(&self) -> Result<String, FakeCloudError> {
+        let mut md5 = Md5::new()?;
+        self.hash_into(&mut md5)?;
+        md5.finish_hex()
     }
 }
 
-pub(super) fn slice_path(store: &Store, id: &str, no: u32) -> PathBuf {
-    store.session_dir(id).join(no.to_string())
+/// Where the bytes of a received slice are.
+pub(crate) enum SliceBody {
+    /// In memory, not hashed yet (the normal case: a slice is bounded by its session's slice size).
+    Memory(SliceBytes),
+    /// In a temp file, hashed while it was written: for a slice part that came before `preuploadID` (its
+    /// bound is then unknown) or a session whose slice size is too big to hold in memory.
+    Spooled {
+        /// The bytes (deleted when dropped).
+        temp: TempPath,
+        /// How many bytes.
+        len: u64,
+        /// Their MD5, lower-case hex.
+        md5: String,
+    },
 }
 
-/// Feeds every stored slice that extends the hashed run, (re)starting the digest when needed.
-pub(super) fn advance(
-    digest: &mut PrefixDigest,
-    store: &Store,
-    session: &Session,
-    stored: &BTreeMap<u32, String>,
-) -> Result<(), FakeCloudError> {
-    if digest.md5.is_none() {
-        *digest = PrefixDigest {
-            md5: Some(Md5::new()?),
-            next: 1,
-        };
-    }
-    while digest.next <= session.slice_count() && stored.contains_key(&digest.next) {
-        let fed = match digest.md5.as_mut() {
-            Some(md5) => md5.update_from_file(&slice_path(store, &session.id, digest.next)),
-            None => break,
-        };
-        if let Err(e) = fed {
-            *digest = PrefixDigest::default();
-            return Err(e);
+impl SliceBody {
+    /// How many bytes.
+    pub(crate) fn len(&self) -> u64 {
+        match self {
+            Self::Memory(bytes) => bytes.len(),
+            Self::Spooled { len, .. } => *len,
         }
-        digest.next += 1;
     }
-    Ok(())
 }
 
-/// A slice that has been received into a temp file, with its MD5 computed on the way.
+/// A received slice request, not yet checked.
 pub(crate) struct ReceivedSlice {
     /// The `preuploadID` field.
     pub(crate) upload_id: String,
@@ -231,11 +224,7 @@ pub(crate) struct ReceivedSlice {
     /// The `sliceMD5` field, as sent.
     pub(crate) claimed_md5: String,
     /// The bytes.
-    pub(crate) temp: TempPath,
-    /// How many bytes.
-    pub(crate) len: u64,
-    /// Their MD5, lower-case hex.
-    pub(crate) md5: String,
+    pub(crate) body: SliceBody,
 }
 
 /// The session a slice names, if it can still take slices.
@@ -245,63 +234,4 @@ pub(crate) fn open_session(conn: &Connection, id: &str) -> Result<Session, ApiEr
         Some(s) if s.file_id.is_some() => Err(ApiError::failed("该文件已上传完成,不能再上传分片")),
         Some(s) => Ok(s),
     }
-}
-
-/// Validates a received slice and stores it under its number (overwriting an earlier copy).
-pub(crate) fn commit_slice(store: &Store, uploads: &Uploads, slice: ReceivedSlice) -> Result<(), ApiError> {
-    let session = open_session(&store.db(), &slice.upload_id)?;
-    let count = session.slice_count();
-    let no = slice.slice_no;
-    if !(1..=count).contains(&no) {
-        return Err(ApiError::failed(format!("sliceNo {no} 超出范围,应为1到{count}")));
-    }
-    let expected = session.slice_len(no);
-    if slice.len != expected {
-        return Err(ApiError::failed(format!(
-            "分片{no}大小错误:应为{expected}字节,实际收到{}字节",
-            slice.len
-        )));
-    }
-    if !is_md5_hex(&slice.claimed_md5) {
-        return Err(ApiError::failed("sliceMD5格式错误,应为32位十六进制MD5"));
-    }
-    if !slice.claimed_md5.eq_ignore_ascii_case(&slice.md5) {
-        return Err(ApiError::failed(format!(
-            "分片{no}的MD5校验失败:sliceMD5为{},收到的数据为{}",
-            slice.claimed_md5, slice.md5
-        )));
-    }
-
-    let digest = uploads.digest(&session.id);
-    let mut digest = relock(&digest);
-    // A concurrent completion may have won the race while this slice was checked.
-    if let Err(e) = open_session(&store.db(), &session.id) {
-        uploads.forget(&session.id);
-        return Err(e);
-    }
-    let dir = store.session_dir(&session.id);
-    std::fs::create_dir_all(&dir).map_err(|e| FakeCloudError::io(&dir, e))?;
-    let target = slice_path(store, &session.id, no);
-    slice.temp.persist(&target).map_err(|e| FakeCloudError::io(&target, e.error))?;
-    let stored = {
-        let conn = store.db();
-        let previous: Option<String> = conn
-            .query_row(
-                "SELECT md5 FROM pan123_slices WHERE session_id = ?1 AND slice_no = ?2",
-                params![session.id, no],
-                |r| r.get(0),
-            )
-            .optional()?;
-        conn.execute(
-            "INSERT INTO pan123_slices (session_id, slice_no, md5) VALUES (?1, ?2, ?3)
-             ON CONFLICT (session_id, slice_no) DO UPDATE SET md5 = excluded.md5",
-            params![session.id, no, slice.md5],
-        )?;
-        if previous.is_some_and(|p| p != slice.md5) && no < digest.next {
-            *digest = PrefixDigest::default();
-        }
-        stored_slices(&conn, &session.id)?
-    };
-    advance(&mut digest, store, &session, &stored)?;
-    Ok(())
 }

@@ -13,5 +13,6 @@ mod pan6_restart;
 mod restart;
 mod single;
 mod sixpan;
+mod slices;
 mod wcs_callback;
 mod wcs_slice;

@@ -47,7 +47,7 @@ async fn files_tokens_and_sessions_survive_a_restart() {
     assert_eq!(f["md5"], md5_hex(&pending));
     assert_eq!(f["size"], 3300);
 
-    // Slice folders of finished uploads are cleaned up.
+    // Session files of finished uploads are cleaned up.
     assert_eq!(std::fs::read_dir(h.dir.path().join("sessions")).unwrap().count(), 0);
     if let Some(cloud) = h.cloud.take() {
         cloud.shutdown().await;
@@ -69,4 +69,42 @@ async fn dropping_the_handle_stops_the_server() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(refused, "the listener should be closed after drop");
+}
+
+#[tokio::test]
+async fn slice_folders_of_earlier_versions_are_adopted() {
+    let mut h = Harness::start().await;
+    let token = h.token().await;
+    let data = bytes(3300, 42);
+    let created = h.create(&token, 0, "legacy.bin", &data, json!({})).await;
+    let id = created.ok()["preuploadID"].as_str().unwrap().to_owned();
+    for no in [1, 3] {
+        h.slice_of(&h.api(), &token, &id, &data, TEST_SLICE, no).await.ok();
+    }
+    if let Some(cloud) = h.cloud.take() {
+        cloud.shutdown().await;
+    }
+
+    // Lay the upload out as earlier versions did, one file per slice in a folder; and leave a stray
+    // session file of no open upload.
+    let sessions = h.dir.path().join("sessions");
+    let folder = sessions.join(&id);
+    std::fs::remove_file(&folder).unwrap();
+    std::fs::create_dir(&folder).unwrap();
+    let slice = TEST_SLICE as usize;
+    std::fs::write(folder.join("1"), &data[..slice]).unwrap();
+    std::fs::write(folder.join("3"), &data[2 * slice..3 * slice]).unwrap();
+    std::fs::write(sessions.join("stray"), b"left by a crash").unwrap();
+    h.restart().await;
+
+    assert!(folder.is_file());
+    assert!(!sessions.join("stray").exists());
+    for no in [2, 4] {
+        h.slice_of(&h.api(), &token, &id, &data, TEST_SLICE, no).await.ok();
+    }
+    h.complete(&token, &id).await.ok();
+    assert_eq!(h.admin_files().await[0]["md5"], md5_hex(&data));
+    if let Some(cloud) = h.cloud.take() {
+        cloud.shutdown().await;
+    }
 }

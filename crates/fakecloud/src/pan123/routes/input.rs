@@ -3,12 +3,14 @@
 
 use axum::extract::multipart::Field;
 use axum::http::{HeaderMap, header};
+use bytes::Bytes;
 use serde_json::{Map, Value};
 use tokio::io::AsyncWriteExt;
 
 use crate::error::FakeCloudError;
 use crate::hashing::Md5;
 use crate::pan123::envelope::ApiError;
+use crate::pan123::sessions::SliceBytes;
 use crate::stats::Stats;
 use crate::store::Store;
 
@@ -117,8 +119,12 @@ pub(crate) struct ReceivedFile {
     pub(crate) md5: String,
 }
 
+/// How many bytes of a part [`receive_file`] gathers before handing them to the blocking pool: writing
+/// every network chunk on its own would cost one hop to the pool per chunk.
+const SPOOL_BUFFER: usize = 1 << 20;
+
 /// Streams a file part to a temp file while hashing it, refusing more than `cap` bytes. Only one network
-/// chunk is in memory at a time; per-chunk MD5 work is tiny, so it runs inline.
+/// chunk plus the write buffer is in memory at a time; per-chunk MD5 work is tiny, so it runs inline.
 pub(crate) async fn receive_file(
     store: &Store,
     mut field: Field<'_>,
@@ -127,21 +133,11 @@ pub(crate) async fn receive_file(
     route: &str,
 ) -> Result<ReceivedFile, ApiError> {
     let (file, temp) = store.temp_file()?;
-    let mut out = tokio::fs::File::from_std(file);
+    let mut out = tokio::io::BufWriter::with_capacity(SPOOL_BUFFER, tokio::fs::File::from_std(file));
     let mut md5 = Md5::new()?;
     let mut len = 0u64;
     let io_err = |e: std::io::Error| ApiError::Internal(FakeCloudError::io(&*temp, e));
-    loop {
-        let chunk = match field.chunk().await {
-            Ok(Some(chunk)) => chunk,
-            Ok(None) => break,
-            Err(e) => return Err(ApiError::failed(format!("读取上传数据失败: {e}"))),
-        };
-        len += chunk.len() as u64;
-        stats.bytes(route, chunk.len() as u64);
-        if len > cap {
-            return Err(ApiError::failed(format!("上传数据超过{cap}字节的上限")));
-        }
+    while let Some(chunk) = next_chunk(&mut field, &mut len, cap, stats, route).await? {
         md5.update(&chunk)?;
         out.write_all(&chunk).await.map_err(io_err)?;
     }
@@ -152,6 +148,32 @@ pub(crate) async fn receive_file(
         len,
         md5: md5.finish_hex()?,
     })
+}
+
+/// Receives a file part into memory, refusing more than `cap` bytes. For parts whose bound is small
+/// enough to hold (a slice); hashing is left to the caller, on the blocking pool.
+pub(crate) async fn receive_in_memory(mut field: Field<'_>, cap: u64, stats: &Stats, route: &str) -> Result<SliceBytes, ApiError> {
+    let mut bytes = SliceBytes::default();
+    let mut len = 0u64;
+    while let Some(chunk) = next_chunk(&mut field, &mut len, cap, stats, route).await? {
+        bytes.push(chunk);
+    }
+    Ok(bytes)
+}
+
+/// The next network chunk of a part, counted in `len` and in the stats; an error past `cap` bytes.
+async fn next_chunk(field: &mut Field<'_>, len: &mut u64, cap: u64, stats: &Stats, route: &str) -> Result<Option<Bytes>, ApiError> {
+    let chunk = match field.chunk().await {
+        Ok(Some(chunk)) => chunk,
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(ApiError::failed(format!("读取上传数据失败: {e}"))),
+    };
+    *len += chunk.len() as u64;
+    stats.bytes(route, chunk.len() as u64);
+    if *len > cap {
+        return Err(ApiError::failed(format!("上传数据超过{cap}字节的上限")));
+    }
+    Ok(Some(chunk))
 }
 
 #[cfg(test)]
