@@ -13,6 +13,17 @@ async fn slow_slices(cloud: &crate::support::Cloud) {
         .await;
 }
 
+/// Waits until the cloud has acknowledged a part of any of `ids`.
+async fn wait_any_part(store: &std::sync::Arc<pandrop_engine::store::Store>, ids: &[pandrop_engine::store::TaskId]) {
+    for _ in 0..1200 {
+        if ids.iter().any(|id| !store.acked_parts(*id).expect("parts").is_empty()) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("no task acknowledged a part");
+}
+
 #[tokio::test]
 async fn pause_keeps_sent_slices_and_resume_sends_the_rest() {
     let cloud = cloud_with(|c| c.pan123.slice_size = MIB as u64).await;
@@ -89,7 +100,9 @@ async fn pause_all_and_resume_all() {
     let q = queue(&store, pan123_at(&cloud.running.pan123_url()), Limits::default()).await;
     let files: Vec<_> = (0..4).map(|i| cloud.file(&format!("all{i}.bin"), 24 * MIB, 20 + i)).collect();
     let ids = q.add(files.iter().map(|f| task(f, "/all")).collect()).await.expect("add");
-    wait_parts(&store, ids[0], 1).await;
+    // Any task may win the first hashing slot and with it an upload slot, so wait for the first part of any
+    // of them: no file of 24 slow slices can finish before the pause arrives.
+    wait_any_part(&store, &ids).await;
     q.pause_all();
     for id in &ids {
         wait_state(&q, *id, |s| s == TaskState::Paused).await;
