@@ -22,7 +22,14 @@ fi
 
 if [ "$cli" -eq 0 ]; then
   echo "building the web UI and the desktop app (the first build takes several minutes)"
-  (cd ui && npm ci --no-audit --no-fund --silent && npm run build --silent)
+  # Only what changed is built again: a fresh ui/dist makes cargo embed it anew (a long release link).
+  if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules ]; then
+    (cd ui && npm ci --no-audit --no-fund --silent)
+  fi
+  if [ ! -f ui/dist/index.html ] ||
+    [ -n "$(find ui/src ui/index.html ui/package.json ui/vite.config.* -newer ui/dist/index.html 2>/dev/null | head -1)" ]; then
+    (cd ui && npm run build --silent)
+  fi
   cargo build --release -q -p pandrop --features custom-protocol
   exec "$target/release/pandrop" --sandbox
 fi
