@@ -11,8 +11,8 @@ packages=(
   build-essential pkg-config libssl-dev curl ca-certificates git python3 python3-venv python3-pip
   # the desktop app (Tauri v2 on WebKitGTK 4.1)
   libwebkit2gtk-4.1-dev libsoup-3.0-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
-  # a session bus and a real Secret Service keyring
-  dbus-x11 gnome-keyring
+  # a session bus and a real Secret Service keyring; the desktop-entry validator
+  dbus-x11 gnome-keyring desktop-file-utils
   # tests: a virtual display, the WebKit WebDriver, Chromium for the UI's browser tests, screenshots
   xvfb xauth webkit2gtk-driver chromium imagemagick
 )

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The full test suite: formatting and lints of both languages, the web UI's unit, component and browser
 # tests, every test of every crate (the desktop shell's included), the keyring tests against a real Secret
-# Service, the real desktop app in a WebKit window driven by WebDriver, and the interop tests with official
-# peer SDKs.
+# Service, the real desktop app in a WebKit window driven by WebDriver (send-to from a second process
+# included), the interop tests with official peer SDKs, and the Debian package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -27,3 +27,5 @@ echo "== desktop app under Xvfb, driven by WebDriver"
 tests/webdriver/run.sh
 echo "== interop"
 tests/interop/run.sh
+echo "== Debian package"
+scripts/package-deb.sh

@@ -25,6 +25,14 @@ const COMMANDS: &[&str] = &[
     "sandbox_start",
     "settings_get",
     "settings_set",
+    "sendto_ready",
+    "sendto_confirm",
+    "sendto_dismiss",
+    "sendto_target",
+    "sendto_forget",
+    "integration_status",
+    "integration_install",
+    "integration_uninstall",
 ];
 
 fn main() {

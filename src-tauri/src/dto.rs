@@ -204,7 +204,7 @@ pub enum QueueEventDto {
 }
 
 /// A file or folder that could not be queued.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, specta::Type)]
 pub struct RejectedPath {
     /// As given (or the file inside a folder).
     pub path: String,

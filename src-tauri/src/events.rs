@@ -1,10 +1,11 @@
 //! Rare broadcasts to the UI (docs/ipc.md, "Events"); progress goes through the queue channel instead.
 
-/// A second launch (send-to) handed files to this instance.
+/// The file manager or a second launch (send-to) handed files to this instance: they were queued for the
+/// remembered target (`batch.sent`), or they wait for the confirm sheet.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, specta::Type, tauri_specta::Event)]
 pub struct PathsReceived {
-    /// The files and folders.
-    pub paths: Vec<String>,
+    /// The batch.
+    pub batch: crate::sendto::dto::ReceivedBatch,
 }
 
 /// The tray menu paused everything.

@@ -1,4 +1,5 @@
-//! PanDrop's desktop shell: IPC commands over the engine, the queue channel, the tray, the sandbox.
+//! PanDrop's desktop shell: IPC commands over the engine, the queue channel, the tray, the sandbox, and
+//! "Send to PanDrop" (one running instance, file-manager entries).
 //!
 //! The shell holds no HTTP, SQL or hashing code; commands translate between the IPC types of
 //! `docs/ipc.md` and engine calls.
@@ -8,10 +9,12 @@ pub mod commands;
 pub mod dto;
 pub mod error;
 pub mod events;
+pub mod integration;
 mod locale;
 pub mod logging;
 pub mod progress;
 pub mod sandbox;
+pub mod sendto;
 pub mod settings;
 pub mod state;
 mod tray;
@@ -26,12 +29,12 @@ use tauri_plugin_notification::NotificationExt;
 
 use crate::error::{ErrorCode, IpcError, IpcResult};
 use crate::progress::{BatchCounts, Hooks};
+use crate::sendto::SendTo;
+use crate::sendto::args::Launch;
 use crate::state::{AppState, StateConfig};
 
 /// Environment variable that moves the data dir (database, sandbox, log) elsewhere, e.g. for tests.
 pub const DATA_DIR_ENV: &str = "PANDROP_DATA_DIR";
-/// Command-line flag that starts the built-in sandbox cloud and opens the app on its demo profile.
-pub const SANDBOX_FLAG: &str = "--sandbox";
 /// Where the TypeScript bindings go, relative to this package.
 pub const BINDINGS_PATH: &str = "../ui/src/lib/bindings.ts";
 
@@ -60,6 +63,14 @@ pub fn commands<R: Runtime>() -> tauri_specta::Commands<R> {
         commands::sandbox_start,
         commands::settings_get,
         commands::settings_set,
+        sendto::commands::sendto_ready,
+        sendto::commands::sendto_confirm,
+        sendto::commands::sendto_dismiss,
+        sendto::commands::sendto_target,
+        sendto::commands::sendto_forget,
+        integration::commands::integration_status,
+        integration::commands::integration_install,
+        integration::commands::integration_uninstall,
     ]
 }
 
@@ -155,8 +166,13 @@ fn notify_batch<R: Runtime>(app: &AppHandle<R>, counts: BatchCounts) {
     }));
 }
 
-/// Builds the state, the tray and the events of a running app.
-fn setup<R: Runtime>(app: &mut tauri::App<R>, builder: &tauri_specta::Builder<R>) -> Result<(), Box<dyn std::error::Error>> {
+/// Builds the state, the tray, the events and the send-to desk of a running app.
+fn setup<R: Runtime>(
+    app: &mut tauri::App<R>,
+    builder: &tauri_specta::Builder<R>,
+    sandbox: bool,
+    arrivals: sendto::Arrivals,
+) -> Result<(), Box<dyn std::error::Error>> {
     builder.mount_events(app);
     let handle = app.handle().clone();
     let dir = data_dir(&handle)?;
@@ -168,24 +184,66 @@ fn setup<R: Runtime>(app: &mut tauri::App<R>, builder: &tauri_specta::Builder<R>
         hooks: hooks(&handle),
     };
     let state = tauri::async_runtime::block_on(AppState::open(config)).map_err(|e| e.message)?;
-    if std::env::args().skip(1).any(|arg| arg == SANDBOX_FLAG) {
+    if sandbox {
         // Before the page asks for its profiles, so the window opens on the sandbox.
         tauri::async_runtime::block_on(state.start_sandbox()).map_err(|e| e.message)?;
     }
     app.manage(state);
+    app.manage(SendTo::start(&handle, arrivals));
     tray::build(&handle)?;
     Ok(())
 }
 
-/// Starts the app.
-pub fn run() {
+/// Whether a D-Bus session bus can be reached: the single-instance hand-over needs one on Linux, and without
+/// it each launch simply runs on its own.
+fn session_bus_available() -> bool {
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    let address = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|a| !a.is_empty());
+    let runtime_bus = std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|dir| std::path::Path::new(&dir).join("bus").exists());
+    address || runtime_bus
+}
+
+/// Starts the app, or hands the command line to the one already running, or runs `pandrop integrate`.
+pub fn run() -> std::process::ExitCode {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let (sandbox, paths) = match Launch::parse(std::env::args_os(), &cwd) {
+        Launch::App { sandbox, paths } => (sandbox, paths),
+        Launch::Integrate(args) => return integration::run_cli(&args),
+        Launch::Print { text, code: 0 } => {
+            print!("{text}");
+            return std::process::ExitCode::SUCCESS;
+        }
+        Launch::Print { text, code } => {
+            eprint!("{text}");
+            return std::process::ExitCode::from(code);
+        }
+    };
+    let (inbox, arrivals) = sendto::inbox();
+    // This launch's own paths wait in the inbox until the desk starts.
+    inbox.push(paths);
     let builder = specta_builder::<tauri::Wry>();
     let handler = builder.invoke_handler();
-    let app = tauri::Builder::default()
+    let mut app = tauri::Builder::default();
+    if session_bus_available() {
+        // First plugin: a second launch must hand over its paths and exit before anything else starts.
+        let forward = inbox.clone();
+        app = app.plugin(tauri_plugin_single_instance::init(move |app, argv, cwd| {
+            if let Launch::App { paths, .. } = Launch::parse(argv, std::path::Path::new(&cwd)) {
+                forward.push(paths);
+            }
+            show_main_window(app);
+        }));
+    } else {
+        // Logging starts in setup, so this goes to stderr.
+        eprintln!("PanDrop: no D-Bus session bus; a second launch will open a second window");
+    }
+    let app = app
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
         .invoke_handler(handler)
-        .setup(move |app| setup(app, &builder))
+        .setup(move |app| setup(app, &builder, sandbox, arrivals))
         .on_window_event(|window, event| {
             // Closing the window while uploads run hides it to the tray; when idle, closing quits.
             if let WindowEvent::CloseRequested { api, .. } = event
@@ -201,15 +259,26 @@ pub fn run() {
         Ok(app) => app,
         Err(e) => {
             eprintln!("PanDrop cannot start: {e}");
-            std::process::exit(1);
+            return std::process::ExitCode::FAILURE;
         }
     };
-    app.run(|app, event| {
-        if let RunEvent::Exit = event
-            && let Some(state) = app.try_state::<AppState>()
-        {
+    app.run(move |app, event| match event {
+        RunEvent::Exit => {
             // The queue persists in SQLite; running transfers stop where a restart can continue them.
-            tauri::async_runtime::block_on(state.shutdown());
+            if let Some(desk) = app.try_state::<SendTo>() {
+                tauri::async_runtime::block_on(desk.shutdown());
+            }
+            if let Some(state) = app.try_state::<AppState>() {
+                tauri::async_runtime::block_on(state.shutdown());
+            }
         }
+        // Finder's Open With, drops on the Dock icon and the Quick Action (`open -a`) arrive here.
+        #[cfg(target_os = "macos")]
+        RunEvent::Opened { urls } => {
+            inbox.push(urls.iter().filter_map(|url| url.to_file_path().ok()).collect());
+            show_main_window(app);
+        }
+        _ => {}
     });
+    std::process::ExitCode::SUCCESS
 }

@@ -3,6 +3,6 @@
 // No console window next to the app on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
-fn main() {
-    pandrop_lib::run();
+fn main() -> std::process::ExitCode {
+    pandrop_lib::run()
 }

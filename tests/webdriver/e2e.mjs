@@ -9,7 +9,7 @@
 // PANDROP_DATA_DIR (the app's data dir, also inherited by the app through tauri-driver), WORK_DIR (scratch
 // space for the generated file) and GREP_DIRS (colon-separated dirs searched for the secret).
 import { randomBytes } from "node:crypto";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -285,6 +285,53 @@ async function appFlow() {
   const instant = await waitForRowState(second, "instant", "Instant", 120_000);
   log(`task ${second}: ${instant.state} (${instant.text.replace(/\s+/g, " ")})`);
 
+  // 5. Send to PanDrop: another process hands two files (relative to its own folder) to the running app
+  //    and exits at once; the confirm sheet asks where they go; "always" makes the next send skip it.
+  const sent = ["a", "b"].map((n) => join(work, `${n}.bin`));
+  sent.forEach((f, i) => writeFileSync(f, randomBytes((3 - i) * 1024 * 1024)));
+  const known = await taskIds();
+  const launch = (args) => {
+    const t0 = performance.now();
+    const r = spawnSync(APP, args, { cwd: work, timeout: 15_000, encoding: "utf8" });
+    const ms = performance.now() - t0;
+    if (r.error) fail(`${APP} ${args.join(" ")}: ${r.error.message}`);
+    if (r.status !== 0) fail(`${APP} ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
+    if (ms > 2000) fail(`${APP} ${args.join(" ")} took ${ms.toFixed(0)} ms to hand over (limit 2000 ms)`);
+    log(`${APP.split("/").pop()} ${args.join(" ")}: exit 0 after ${ms.toFixed(0)} ms`);
+  };
+  launch(["send", "a.bin", "b.bin"]);
+  await waitFor("the send-to sheet", async () => (await findAll('[data-testid="sendto-sheet"]'))[0], 15_000);
+  const summary = await text((await findAll('[data-testid="sendto-summary"]'))[0]);
+  if (!summary.startsWith("2 files")) fail(`the send-to sheet says ${JSON.stringify(summary)}, expected 2 files`);
+  log(`send-to sheet: ${summary}`);
+  await screenshot("sendto-sheet.png");
+  await click((await findAll('[data-testid="sendto-remember"]'))[0]);
+  await click((await findAll('[data-testid="sendto-confirm"]'))[0]);
+  const pair = await waitFor("two rows for the sent files", async () => {
+    const fresh = (await taskIds()).filter((id) => !known.includes(id));
+    return fresh.length >= 2 ? fresh : null;
+  });
+  if (pair.length !== 2) fail(`expected two new rows, got ${pair.length}`);
+  for (const id of pair) {
+    const r = await waitForRowState(id, "done", "Uploaded", 120_000);
+    log(`sent task ${id}: ${r.state} (${r.text.replace(/\s+/g, " ")})`);
+  }
+  const remembered = await invokeOk("sendto_target");
+  if (remembered?.profileId !== sandbox.id) fail(`"always" remembered ${JSON.stringify(remembered)}`);
+
+  //    The plain form (`pandrop FILE`, as the desktop entry runs it) with the target remembered: no sheet.
+  const third = join(work, "c.bin");
+  writeFileSync(third, randomBytes(1024 * 1024));
+  const before = await taskIds();
+  launch([third]);
+  const [c] = await waitFor("a row for the third file", async () => {
+    const fresh = (await taskIds()).filter((id) => !before.includes(id));
+    return fresh.length > 0 ? fresh : null;
+  });
+  if ((await findAll('[data-testid="sendto-sheet"]')).length !== 0) fail("the sheet asked although a target is remembered");
+  const cDone = await waitForRowState(c, "done", "Uploaded", 120_000);
+  log(`remembered target: task ${c} ${cDone.state} without asking`);
+
   await sleep(500); // let the last progress frame settle before the picture
   await screenshot("pandrop.png");
   try {
@@ -294,7 +341,7 @@ async function appFlow() {
     log(`note: import -window root failed: ${e.message}`);
   }
 
-  // 5. A secret goes to the keyring only.
+  // 6. A secret goes to the keyring only.
   const saved = await invokeOk("profile_save", {
     input: {
       id: null,

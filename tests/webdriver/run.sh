@@ -2,8 +2,10 @@
 # End-to-end test of the desktop app in a real WebKit window under Xvfb, driven by WebDriver
 # (tauri-driver + WebKitWebDriver), against the built-in sandbox cloud:
 #   fresh start shows "Try the sandbox" -> click it -> the sandbox profile is active -> an 8 MiB random file
-#   reaches "Uploaded" -> the same file again reaches "Instant" -> screenshots -> a profile's secret is
-#   nowhere in the data dir, HOME or the app's output.
+#   reaches "Uploaded" -> the same file again reaches "Instant"
+#   -> `pandrop send a.bin b.bin` from another process exits 0 within 2 s, the confirm sheet asks, both upload
+#   -> with "always" remembered, `pandrop c.bin` uploads without asking -> screenshots -> a profile's secret
+#   is nowhere in the data dir, HOME or the app's output.
 #
 #   tests/webdriver/run.sh           the app (builds ui/dist and the debug binary when needed)
 #   tests/webdriver/run.sh --bare    harness self-check against the bare window of bench/bare-window

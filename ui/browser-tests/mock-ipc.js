@@ -180,6 +180,12 @@
         snapshot();
         return before - state.tasks.length;
       }
+      case 'sendto_ready':
+        return [];
+      case 'sendto_target':
+        return null;
+      case 'integration_status':
+        return { supported: true, installed: false, entries: [] };
       default:
         throw { code: 'not_found', message: `mock shell: no command ${cmd}` };
     }

@@ -2,6 +2,7 @@ import { emit } from '@tauri-apps/api/event';
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { beforeEach, describe, expect, it } from 'vitest';
 import App from './App.svelte';
+import type { ReceivedBatch } from './lib/api';
 import { profile, task } from './test/fixtures';
 import { fakeShell, type FakeShell } from './test/shell';
 
@@ -13,6 +14,17 @@ async function start() {
   await waitFor(() => expect(shell.called('queue_subscribe')).toHaveLength(1));
   return r;
 }
+
+/** A send-to batch as the shell announces it. */
+const batch = (over: Partial<ReceivedBatch> = {}): ReceivedBatch => ({
+  id: 7,
+  paths: ['/home/me/sent.txt'],
+  files: 1,
+  bytes: 2048,
+  rejected: [],
+  sent: null,
+  ...over,
+});
 
 const rowOf = (id: number) => document.querySelector<HTMLElement>(`[data-task-id="${id}"]`);
 
@@ -105,10 +117,34 @@ describe('the queue', () => {
     await waitFor(() => expect(shell.called('queue_add_paths')).toEqual([{ paths: ['/home/me/x.iso'], profileId: null, remoteDir: null }]));
   });
 
-  it('adds paths a second launch forwarded', async () => {
+  it('asks where files sent from the file manager go, and can remember it', async () => {
     await start();
-    await emit('paths-received', { paths: ['/home/me/sent.txt'] });
-    await waitFor(() => expect(shell.called('queue_add_paths')[0]).toMatchObject({ paths: ['/home/me/sent.txt'] }));
+    await emit('paths-received', { batch: batch({ paths: ['/home/me/sent.txt', '/home/me/photos'], files: 3, bytes: 3 * 1024 * 1024 }) });
+    const sheet = await screen.findByTestId('sendto-sheet');
+    expect(within(sheet).getByTestId('sendto-summary')).toHaveTextContent('3 files, 3 MB');
+    expect(within(sheet).getByText('photos')).toBeInTheDocument();
+    expect(within(sheet).getByTestId('sendto-dir')).toHaveValue('/照片/2026');
+    await fireEvent.click(within(sheet).getByTestId('sendto-remember'));
+    await fireEvent.click(within(sheet).getByTestId('sendto-confirm'));
+    await waitFor(() => expect(shell.called('sendto_confirm')).toEqual([{ batchId: 7, profileId: 'p1', remoteDir: '/照片/2026', remember: true }]));
+    await waitFor(() => expect(screen.queryByTestId('sendto-sheet')).toBeNull());
+    expect(shell.called('sendto_target').length).toBeGreaterThan(0);
+  });
+
+  it('shows batches that arrived before the window was ready, and Cancel sends nothing', async () => {
+    shell.on('sendto_ready', () => [batch({ id: 3 })]);
+    await start();
+    const sheet = await screen.findByTestId('sendto-sheet');
+    await fireEvent.click(within(sheet).getByRole('button', { name: 'Cancel' }));
+    await waitFor(() => expect(shell.called('sendto_dismiss')).toEqual([{ batchId: 3 }]));
+    expect(shell.called('sendto_confirm')).toEqual([]);
+  });
+
+  it('only announces a batch the shell sent to the remembered target', async () => {
+    await start();
+    await emit('paths-received', { batch: batch({ files: 2, sent: { profileId: 'p1', remoteDir: '/inbox', added: 2 } }) });
+    await waitFor(() => expect(screen.getByTestId('live-region')).toHaveTextContent('Sent 2 files to 我的账号 /inbox.'));
+    expect(screen.queryByTestId('sendto-sheet')).toBeNull();
   });
 
   it('announces a finished batch', async () => {
@@ -124,8 +160,9 @@ describe('the queue', () => {
     await fireEvent.input(within(dialog).getByRole('textbox'), { target: { value: '备份/2026' } });
     await fireEvent.click(within(dialog).getByRole('button', { name: 'Apply' }));
     expect(screen.getByTestId('target-dir')).toHaveTextContent('/备份/2026');
-    await emit('paths-received', { paths: ['/a'] });
-    await waitFor(() => expect(shell.called('queue_add_paths')[0]).toMatchObject({ remoteDir: '/备份/2026' }));
+    await emit('paths-received', { batch: batch() });
+    await fireEvent.click(await screen.findByTestId('sendto-confirm'));
+    await waitFor(() => expect(shell.called('sendto_confirm')[0]).toMatchObject({ remoteDir: '/备份/2026' }));
   });
 });
 
@@ -182,5 +219,32 @@ describe('settings', () => {
     const dialog = await screen.findByTestId('settings-dialog');
     await fireEvent.click(within(dialog).getByTestId('settings-save'));
     expect(await within(dialog).findByRole('alert')).toHaveTextContent('slices per file must be 1–16');
+  });
+});
+
+describe('send-to integration in Settings', () => {
+  it('installs and removes the file-manager entries at once', async () => {
+    shell = fakeShell({ profiles: [profile()] });
+    await start();
+    await fireEvent.click(await screen.findByTestId('open-settings'));
+    const dialog = await screen.findByTestId('settings-dialog');
+    await waitFor(() => expect(within(dialog).getByTestId('integration-status')).toHaveTextContent('Not installed.'));
+    await fireEvent.click(within(dialog).getByTestId('integration-install'));
+    await waitFor(() => expect(within(dialog).getByTestId('integration-status')).toHaveTextContent('Installed for this user.'));
+    expect(shell.called('integration_install')).toHaveLength(1);
+    await fireEvent.click(within(dialog).getByTestId('integration-remove'));
+    await waitFor(() => expect(shell.called('integration_uninstall')).toHaveLength(1));
+  });
+
+  it('forgets the remembered target', async () => {
+    shell = fakeShell({ profiles: [profile()] });
+    shell.on('sendto_target', () => ({ profileId: 'p1', remoteDir: '/inbox' }));
+    await start();
+    await fireEvent.click(await screen.findByTestId('open-settings'));
+    const target = await screen.findByTestId('sendto-target');
+    expect(target).toHaveTextContent('Sent files go to 我的账号 /inbox without asking.');
+    await fireEvent.click(screen.getByTestId('sendto-forget'));
+    await waitFor(() => expect(shell.called('sendto_forget')).toHaveLength(1));
+    await waitFor(() => expect(screen.queryByTestId('sendto-target')).toBeNull());
   });
 });

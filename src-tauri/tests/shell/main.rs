@@ -1,9 +1,11 @@
 //! The shell's tests, in one binary (each Tauri test binary is large to link): commands through the real
-//! invoke handler on the mock runtime, the queue channel, secrets kept off the disk, and the generated
-//! bindings and command lists.
+//! invoke handler on the mock runtime, the queue channel, send-to batches, secrets kept off the disk, the
+//! generated bindings and command lists, and `pandrop integrate`.
 
 mod bindings;
 mod channel;
+mod integrate;
 mod ipc;
 mod secrets;
+mod sendto;
 mod support;

@@ -34,6 +34,7 @@ impl Shell {
             .invoke_handler(builder.invoke_handler())
             .build(mock_context(noop_assets()))
             .expect("mock app");
+        builder.mount_events(&app);
         let config = StateConfig {
             data_dir: dir.path().to_path_buf(),
             secrets: Arc::new(MemoryStore::default()),
@@ -102,6 +103,13 @@ impl Shell {
         }
     }
 
+    /// Starts the send-to desk as the app does; answers its inbox.
+    pub(crate) fn start_sendto(&self) -> pandrop_lib::sendto::Inbox {
+        let (inbox, arrivals) = pandrop_lib::sendto::inbox();
+        self.app.manage(pandrop_lib::sendto::SendTo::start(self.app.handle(), arrivals));
+        inbox
+    }
+
     pub(crate) fn file(&self, name: &str, len: usize) -> String {
         let path = self.dir.path().join("files").join(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -115,6 +123,9 @@ struct Shutdown(tauri::AppHandle<MockRuntime>);
 
 impl Drop for Shutdown {
     fn drop(&mut self) {
+        if let Some(desk) = self.0.try_state::<pandrop_lib::sendto::SendTo>() {
+            tauri::async_runtime::block_on(desk.shutdown());
+        }
         tauri::async_runtime::block_on(self.0.state::<AppState>().shutdown());
     }
 }

@@ -10,11 +10,14 @@ import type {
   AppInfo,
   ConnectionReport,
   ErrorCode,
+  IntegrationStatus,
   MoveTo,
   ProfileDto,
   ProfileInput,
   ProviderKind,
   QueueEventDto,
+  ReceivedBatch,
+  SendToTarget,
   Settings,
   TaskDto,
   TaskProgressDto,
@@ -28,11 +31,14 @@ export type {
   AppInfo,
   ConnectionReport,
   ErrorCode,
+  IntegrationStatus,
   MoveTo,
   ProfileDto,
   ProfileInput,
   ProviderKind,
   QueueEventDto,
+  ReceivedBatch,
+  SendToTarget,
   Settings,
   TaskDto,
   TaskProgressDto,
@@ -112,6 +118,17 @@ export const api = {
   testProfile: (id: string): Promise<ConnectionReport> => call(commands.profileTest(id)),
   startSandbox: (): Promise<ProfileDto> => call(commands.sandboxStart()),
 
+  /** Send to PanDrop: the UI listens from now on; answers the batches that arrived before it did. */
+  sendToReady: (): Promise<ReceivedBatch[]> => call(commands.sendtoReady()),
+  sendToConfirm: (batchId: number, profileId: string | null, remoteDir: string | null, remember: boolean): Promise<AddReport> =>
+    call(commands.sendtoConfirm(batchId, profileId, remoteDir, remember)),
+  sendToDismiss: (batchId: number) => call(commands.sendtoDismiss(batchId)),
+  sendToTarget: (): Promise<SendToTarget | null> => call(commands.sendtoTarget()),
+  sendToForget: () => call(commands.sendtoForget()),
+  integrationStatus: (): Promise<IntegrationStatus> => call(commands.integrationStatus()),
+  integrationInstall: (): Promise<IntegrationStatus> => call(commands.integrationInstall()),
+  integrationUninstall: (): Promise<IntegrationStatus> => call(commands.integrationUninstall()),
+
   settings: (): Promise<Settings> => call(commands.settingsGet()),
   saveSettings: (s: Settings): Promise<Settings> => call(commands.settingsSet(s)),
 
@@ -137,9 +154,9 @@ export const api = {
     });
   },
 
-  /** A second launch (Send to → PanDrop) handed paths to this instance. */
-  onPathsReceived(handler: (paths: string[]) => void): Promise<UnlistenFn> {
-    return listen<{ paths: string[] }>('paths-received', (e) => handler(e.payload.paths));
+  /** The file manager or a second launch (Send to → PanDrop) handed paths to this instance. */
+  onPathsReceived(handler: (batch: ReceivedBatch) => void): Promise<UnlistenFn> {
+    return listen<{ batch: ReceivedBatch }>('paths-received', (e) => handler(e.payload.batch));
   },
 
   /** The tray menu paused or resumed everything (the queue channel shows the rows; this is for the announcement). */

@@ -51,6 +51,25 @@ export const commands = {
 	settingsGet: () => typedError<Settings, IpcError>(__TAURI_INVOKE("settings_get")),
 	/**  Checks, stores and applies settings to the running queue. */
 	settingsSet: (settings: Settings) => typedError<Settings, IpcError>(__TAURI_INVOKE("settings_set", { settings })),
+	/**  The UI listens for `paths-received` from now on; answers the batches that arrived before. */
+	sendtoReady: () => typedError<ReceivedBatch[], IpcError>(__TAURI_INVOKE("sendto_ready")),
+	/**
+	 *  Sends a waiting batch to a profile's folder (defaults: the active profile, its default folder); with
+	 *  `remember`, later batches go there without asking.
+	 */
+	sendtoConfirm: (batchId: number, profileId: string | null, remoteDir: string | null, remember: boolean) => typedError<AddReport, IpcError>(__TAURI_INVOKE("sendto_confirm", { batchId, profileId, remoteDir, remember })),
+	/**  Drops a waiting batch: nothing is uploaded. */
+	sendtoDismiss: (batchId: number) => typedError<null, IpcError>(__TAURI_INVOKE("sendto_dismiss", { batchId })),
+	/**  The target "always use this" remembered, if any. */
+	sendtoTarget: () => typedError<SendToTarget | null, IpcError>(__TAURI_INVOKE("sendto_target")),
+	/**  Forgets the remembered target: the next batch asks again. */
+	sendtoForget: () => typedError<null, IpcError>(__TAURI_INVOKE("sendto_forget")),
+	/**  What is installed now. */
+	integrationStatus: () => typedError<IntegrationStatus, IpcError>(__TAURI_INVOKE("integration_status")),
+	/**  Installs (or refreshes) the entries for the running program. */
+	integrationInstall: () => typedError<IntegrationStatus, IpcError>(__TAURI_INVOKE("integration_install")),
+	/**  Removes the entries. */
+	integrationUninstall: () => typedError<IntegrationStatus, IpcError>(__TAURI_INVOKE("integration_uninstall")),
 };
 
 /** Events */
@@ -125,6 +144,16 @@ export type ErrorCode =
 /**  Nothing to upload with: add an account or start the sandbox. */
 "no_profile";
 
+/**  Whether the file-manager entries are installed for this user. */
+export type IntegrationStatus = {
+	/**  This system has entries to install. */
+	supported: boolean,
+	/**  Every entry is in place. */
+	installed: boolean,
+	/**  The entries present now (files, or registry keys on Windows). */
+	entries: string[],
+};
+
 /**
  *  What a failed command returns: `{ code, message }`. The message never holds a secret (engine messages
  *  never do, and the shell adds none).
@@ -156,10 +185,13 @@ export type MoveTo =
 /**  Right before the task with this id. */
 { before: number };
 
-/**  A second launch (send-to) handed files to this instance. */
+/**
+ *  The file manager or a second launch (send-to) handed files to this instance: they were queued for the
+ *  remembered target (`batch.sent`), or they wait for the confirm sheet.
+ */
 export type PathsReceived = {
-	/**  The files and folders. */
-	paths: string[],
+	/**  The batch. */
+	batch: ReceivedBatch,
 };
 
 /**  What a running task is doing. */
@@ -230,12 +262,46 @@ export type QueuePausedAll = null;
 /**  The tray menu resumed everything. */
 export type QueueResumedAll = null;
 
+/**  Paths the file manager or a second launch handed over, walked into files. */
+export type ReceivedBatch = {
+	/**  Names the batch in `sendto_confirm` / `sendto_dismiss`. */
+	id: number,
+	/**  The files and folders as sent: absolute, canonical, without repeats. */
+	paths: string[],
+	/**  Files found (folders walked). */
+	files: number,
+	/**  Their bytes. */
+	bytes: number,
+	/**  What cannot be uploaded, and why; the rest goes on. */
+	rejected: RejectedPath[],
+	/**  Set when the batch went straight to the remembered target; `null`: the UI asks where it goes. */
+	sent: SentTo | null,
+};
+
 /**  A file or folder that could not be queued. */
 export type RejectedPath = {
 	/**  As given (or the file inside a folder). */
 	path: string,
 	/**  Why, in plain words. */
 	message: string,
+};
+
+/**  The target remembered by "always use this". */
+export type SendToTarget = {
+	/**  The profile. */
+	profileId: string,
+	/**  The remote folder. */
+	remoteDir: string,
+};
+
+/**  Where a batch went, and what the queue took. */
+export type SentTo = {
+	/**  The profile. */
+	profileId: string,
+	/**  The remote folder. */
+	remoteDir: string,
+	/**  Tasks added. */
+	added: number,
 };
 
 /**  Everything on the settings screen. */

@@ -88,6 +88,17 @@ export function fakeShell(init: { tasks?: TaskDto[]; profiles?: ProfileDto[]; se
         case 'queue_retry_failed':
         case 'queue_clear_finished':
           return 0;
+        case 'sendto_ready':
+          return [];
+        case 'sendto_confirm':
+          return { added: 1, rejected: [] };
+        case 'sendto_target':
+          return null;
+        case 'integration_status':
+        case 'integration_uninstall':
+          return { supported: true, installed: false, entries: [] };
+        case 'integration_install':
+          return { supported: true, installed: true, entries: ['/home/me/.local/share/applications/pandrop.desktop'] };
         default:
           return null;
       }

@@ -143,6 +143,30 @@ export const en = {
     notInTauri: 'PanDrop’s engine is not reachable.',
   },
 
+  sendTo: {
+    title: 'Send to PanDrop',
+    summary: (files: number, size: string) => `${files} ${plural(files, 'file', 'files')}, ${size}`,
+    account: 'Account',
+    folder: 'Folder',
+    remember: 'Always send here without asking',
+    upload: 'Upload',
+    noAccount: 'Add an account or try the sandbox, then send the files again.',
+    more: (n: number) => `and ${n} more`,
+    sentTo: (n: number, account: string, dir: string) => `Sent ${n} ${plural(n, 'file', 'files')} to ${account} ${dir}.`,
+    settingsTitle: 'Send to PanDrop',
+    integrationHelp: 'Adds “Send to PanDrop” to the file manager’s menu (Files, Nemo, Dolphin, Thunar) and PanDrop to “Open With”.',
+    integrationOn: 'Installed for this user.',
+    integrationOff: 'Not installed.',
+    integrationUnsupported: 'Not available on this system.',
+    install: 'Install',
+    remove: 'Remove',
+    installed: 'Send to PanDrop installed.',
+    removed: 'Send to PanDrop removed.',
+    target: (account: string, dir: string) => `Sent files go to ${account} ${dir} without asking.`,
+    askEachTime: 'Ask each time',
+    asksEachTime: 'Sent files ask where to go.',
+  },
+
   torrent: {
     title: 'Torrent files',
     question: (n: number) =>

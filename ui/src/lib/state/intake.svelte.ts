@@ -7,8 +7,8 @@ const isTorrent = (p: string) => /\.torrent$/i.test(p);
 
 export type TorrentQuestion = { torrents: string[]; others: string[] };
 
-/** Everything that puts paths into the queue: the native pickers, files dropped on the window, and paths a
- *  second launch forwarded. The UI never reads files; it hands paths to the engine. */
+/** What puts paths into the queue from the window: the native pickers and files dropped on it (files sent from
+ *  the file manager go through `SendToStore`). The UI never reads files; it hands paths to the engine. */
 export class Intake {
   #api: Api;
   #accounts: AccountsStore;
