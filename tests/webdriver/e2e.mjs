@@ -357,6 +357,29 @@ async function appFlow() {
   const listed = await invokeOk("profiles_list");
   if (JSON.stringify(listed).includes(SECRET)) fail("profiles_list returned the secret over IPC");
   log(`saved 123pan profile ${saved.id} with a secret (hasSecret: ${saved.hasSecret})`);
+
+  // 7. The page can call only what the capability grants, and its CSP refuses eval and remote scripts.
+  for (const [cmd, args] of [
+    ["plugin:notification|notify", { options: { title: "from the page" } }],
+    ["plugin:dialog|save", { options: {} }],
+  ]) {
+    const r = await invoke(cmd, args);
+    if (!("err" in r) || !/not allowed/i.test(JSON.stringify(r.err))) fail(`${cmd} was not refused: ${JSON.stringify(r)}`);
+  }
+  log("commands outside the capability are refused (notification, dialog save)");
+  const evalResult = await exec('try { return "ran: " + eval("40 + 2"); } catch (e) { return "refused: " + e.name; }');
+  if (!evalResult.startsWith("refused")) fail(`eval in the page: ${evalResult}`);
+  const remote = await execAsync(
+    `const done = arguments[arguments.length - 1];
+     document.addEventListener("securitypolicyviolation", (e) => done("refused: " + e.violatedDirective), { once: true });
+     const s = document.createElement("script");
+     s.src = "http://127.0.0.1:9/remote.js";
+     s.onload = () => done("loaded");
+     document.head.appendChild(s);
+     setTimeout(() => done("no verdict"), 5000);`,
+  );
+  if (!remote.startsWith("refused")) fail(`a remote script: ${remote}`);
+  log(`CSP: eval ${evalResult}; a remote script ${remote}`);
 }
 
 function checkSecrets(when) {

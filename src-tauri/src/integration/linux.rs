@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use super::quote::{desktop_exec_arg, shell_word};
 use super::{IntegrationError, thunar};
 
-/// Desktop entry basename: the same as the `.deb`'s, so the user's copy overrides it instead of doubling it.
-pub const DESKTOP_FILE: &str = "applications/pandrop.desktop";
+/// Desktop entry basename: the `.deb` names its entry after the product, and the same name makes the user's copy
+/// override it instead of doubling it.
+pub const DESKTOP_FILE: &str = "applications/PanDrop.desktop";
 /// The icon the entries name (`Icon=pandrop`).
 pub const ICON_FILE: &str = "icons/hicolor/128x128/apps/pandrop.png";
 /// Nautilus lists executable files of this folder under Scripts.
@@ -116,28 +117,28 @@ impl Homes {
 }
 
 /// Writes every file and merges the Thunar action; answers the paths written.
-pub fn install(homes: &Homes, exe: &str) -> Result<Vec<PathBuf>, IntegrationError> {
+pub fn install(homes: &Homes, exe: &str) -> Result<Vec<String>, IntegrationError> {
     let mut written = Vec::new();
     for file in owned_files(exe)? {
         let path = homes.data.join(file.rel);
         write(&path, &file.bytes, file.executable)?;
-        written.push(path);
+        written.push(shown(&path));
     }
     let uca = homes.config.join(THUNAR_FILE);
     let existing = read_optional(&uca)?;
     write(&uca, thunar::with_action(existing.as_deref(), exe)?.as_bytes(), false)?;
-    written.push(uca);
+    written.push(shown(&uca));
     refresh_desktop_database(&homes.data);
     Ok(written)
 }
 
 /// Removes what [`install`] wrote (the user's own Thunar actions stay); answers the paths removed.
-pub fn uninstall(homes: &Homes) -> Result<Vec<PathBuf>, IntegrationError> {
+pub fn uninstall(homes: &Homes) -> Result<Vec<String>, IntegrationError> {
     let mut removed = Vec::new();
     for rel in owned_rels() {
         let path = homes.data.join(rel);
         match std::fs::remove_file(&path) {
-            Ok(()) => removed.push(path),
+            Ok(()) => removed.push(shown(&path)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(IntegrationError::io(&path, e)),
         }
@@ -147,20 +148,28 @@ pub fn uninstall(homes: &Homes) -> Result<Vec<PathBuf>, IntegrationError> {
         && thunar::has_action(&existing)
     {
         write(&uca, thunar::without_action(&existing).as_bytes(), false)?;
-        removed.push(uca);
+        removed.push(shown(&uca));
     }
     refresh_desktop_database(&homes.data);
     Ok(removed)
 }
 
 /// The integration files present now.
-pub fn installed(homes: &Homes) -> Vec<PathBuf> {
-    let mut present: Vec<PathBuf> = owned_rels().map(|rel| homes.data.join(rel)).filter(|p| p.is_file()).collect();
+pub fn installed(homes: &Homes) -> Vec<String> {
+    let mut present: Vec<String> = owned_rels()
+        .map(|rel| homes.data.join(rel))
+        .filter(|p| p.is_file())
+        .map(|p| shown(&p))
+        .collect();
     let uca = homes.config.join(THUNAR_FILE);
     if read_optional(&uca).ok().flatten().is_some_and(|text| thunar::has_action(&text)) {
-        present.push(uca);
+        present.push(shown(&uca));
     }
     present
+}
+
+fn shown(path: &Path) -> String {
+    path.display().to_string()
 }
 
 fn owned_rels() -> impl Iterator<Item = &'static str> {

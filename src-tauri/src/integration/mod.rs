@@ -130,51 +130,26 @@ pub fn run_cli(args: &IntegrateArgs) -> std::process::ExitCode {
     }
 }
 
+// Each supported platform's module has the same face: `Homes::from_env`, `install`, `uninstall`, `installed`.
 #[cfg(any(target_os = "linux", target_os = "freebsd"))]
-mod platform {
-    use super::*;
-
-    fn shown(paths: Vec<PathBuf>) -> Vec<String> {
-        paths.iter().map(|p| p.display().to_string()).collect()
-    }
-    pub(super) fn install(exe: &str) -> Result<Vec<String>, IntegrationError> {
-        linux::install(&linux::Homes::from_env()?, exe).map(shown)
-    }
-    pub(super) fn uninstall() -> Result<Vec<String>, IntegrationError> {
-        linux::uninstall(&linux::Homes::from_env()?).map(shown)
-    }
-    pub(super) fn installed() -> Result<Vec<String>, IntegrationError> {
-        Ok(shown(linux::installed(&linux::Homes::from_env()?)))
-    }
-}
-
-#[cfg(target_os = "windows")]
-mod platform {
-    use super::*;
-
-    pub(super) fn install(exe: &str) -> Result<Vec<String>, IntegrationError> {
-        windows::install(&windows::Homes::from_env()?, exe)
-    }
-    pub(super) fn uninstall() -> Result<Vec<String>, IntegrationError> {
-        windows::uninstall(&windows::Homes::from_env()?)
-    }
-    pub(super) fn installed() -> Result<Vec<String>, IntegrationError> {
-        Ok(windows::installed(&windows::Homes::from_env()?))
-    }
-}
-
+use self::linux as os;
 #[cfg(target_os = "macos")]
+use self::macos as os;
+#[cfg(target_os = "windows")]
+use self::windows as os;
+
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "windows", target_os = "macos"))]
 mod platform {
-    use super::*;
+    use super::{IntegrationError, os};
 
     pub(super) fn install(exe: &str) -> Result<Vec<String>, IntegrationError> {
-        macos::install(&macos::Homes::from_env()?, exe)
+        os::install(&os::Homes::from_env()?, exe)
     }
     pub(super) fn uninstall() -> Result<Vec<String>, IntegrationError> {
-        macos::uninstall(&macos::Homes::from_env()?)
+        os::uninstall(&os::Homes::from_env()?)
     }
     pub(super) fn installed() -> Result<Vec<String>, IntegrationError> {
-        Ok(macos::installed(&macos::Homes::from_env()?))
+        Ok(os::installed(&os::Homes::from_env()?))
     }
 }
 

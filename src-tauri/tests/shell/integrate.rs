@@ -22,7 +22,7 @@ fn integrate(data: &Path, config: &Path, action: &str) -> String {
 }
 
 const FILES: [&str; 5] = [
-    "applications/pandrop.desktop",
+    "applications/PanDrop.desktop",
     "icons/hicolor/128x128/apps/pandrop.png",
     "nautilus/scripts/Send to PanDrop",
     "nemo/actions/pandrop-send.nemo_action",

@@ -98,7 +98,7 @@ export function fakeShell(init: { tasks?: TaskDto[]; profiles?: ProfileDto[]; se
         case 'integration_uninstall':
           return { supported: true, installed: false, entries: [] };
         case 'integration_install':
-          return { supported: true, installed: true, entries: ['/home/me/.local/share/applications/pandrop.desktop'] };
+          return { supported: true, installed: true, entries: ['/home/me/.local/share/applications/PanDrop.desktop'] };
         default:
           return null;
       }
