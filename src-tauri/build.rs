@@ -5,6 +5,7 @@
 const COMMANDS: &[&str] = &[
     "app_info",
     "queue_subscribe",
+    "pick_paths",
     "queue_add_paths",
     "offline_add_torrents",
     "queue_pause",

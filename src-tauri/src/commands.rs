@@ -10,12 +10,20 @@ use tokio_util::sync::CancellationToken;
 use crate::adding;
 use crate::dto::{AddReport, AppInfo, ConnectionReport, MoveTo, ProfileDto, ProfileInput, QueueEventDto, RejectedPath};
 use crate::error::{IpcError, IpcResult};
+use crate::grants::Picker;
 use crate::settings::Settings;
 use crate::state::AppState;
 
 /// Runs a blocking engine call (SQLite, keyring) off the async threads.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> IpcResult<T> + Send + 'static) -> IpcResult<T> {
     tokio::task::spawn_blocking(f).await?
+}
+
+/// The paths of `paths` the user handed over, and the refused ones (see [`crate::grants`]).
+async fn admit(state: &AppState, paths: Vec<String>) -> IpcResult<(Vec<String>, Vec<RejectedPath>)> {
+    let grants = Arc::clone(&state.grants);
+    // Canonicalising touches the disk: not on the async workers.
+    Ok(tokio::task::spawn_blocking(move || grants.admit(paths)).await?)
 }
 
 fn ids(ids: &[i64]) -> Vec<TaskId> {
@@ -42,7 +50,27 @@ pub async fn queue_subscribe(state: State<'_, AppState>, on_event: Channel<Queue
     state.hub.subscribe(on_event).await
 }
 
-/// Queues files and folders (folders expand to their files) for a profile (default: the active one).
+/// The shell's own file dialog: what the user picks (files, or folders with `directory`) may then be queued.
+/// `null` when the dialog was cancelled.
+#[tauri::command]
+#[specta::specta]
+pub async fn pick_paths(
+    state: State<'_, AppState>,
+    picker: State<'_, Picker>,
+    directory: bool,
+    title: String,
+) -> IpcResult<Option<Vec<String>>> {
+    let Some(paths) = picker.pick(directory, title).await else {
+        return Ok(None);
+    };
+    let shown = paths.iter().map(|p| p.display().to_string()).collect();
+    let grants = Arc::clone(&state.grants);
+    tokio::task::spawn_blocking(move || grants.allow(paths)).await?;
+    Ok(Some(shown))
+}
+
+/// Queues files and folders (folders expand to their files) for a profile (default: the active one). Only
+/// paths the user dropped or picked are taken; others come back as rejected.
 #[tauri::command]
 #[specta::specta]
 pub async fn queue_add_paths(
@@ -52,13 +80,15 @@ pub async fn queue_add_paths(
     remote_dir: Option<String>,
 ) -> IpcResult<AddReport> {
     let (accounts, store) = (state.accounts.clone(), Arc::clone(&state.store));
-    let (tasks, report) = blocking(move || {
+    let (paths, refused) = admit(&state, paths).await?;
+    let (tasks, mut report) = blocking(move || {
         let profile = crate::target_profile(&accounts, profile_id.as_deref())?;
         let dir = remote_dir.unwrap_or(profile.default_dir);
         Ok(adding::plan(&paths, &profile.id, &dir, Settings::load(&store)?.duplicate_policy()))
     })
     .await?;
     state.queue.add(tasks).await?;
+    report.rejected.extend(refused);
     Ok(report)
 }
 
@@ -68,11 +98,21 @@ pub async fn queue_add_paths(
 pub async fn offline_add_torrents(state: State<'_, AppState>, paths: Vec<String>, profile_id: Option<String>) -> IpcResult<AddReport> {
     let accounts = state.accounts.clone();
     let profile = blocking(move || crate::target_profile(&accounts, profile_id.as_deref())).await?;
+    let (paths, refused) = admit(&state, paths).await?;
+    if paths.is_empty() {
+        return Ok(AddReport {
+            added: 0,
+            rejected: refused,
+        });
+    }
     let paths: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
     let results = (state.accounts)
         .offline_torrents(&profile.id, &paths, &profile.default_dir, &CancellationToken::new())
         .await?;
-    let mut report = AddReport::default();
+    let mut report = AddReport {
+        added: 0,
+        rejected: refused,
+    };
     for (path, result) in results {
         match result {
             Ok(_) => report.added += 1,

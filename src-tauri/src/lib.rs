@@ -9,6 +9,7 @@ pub mod commands;
 pub mod dto;
 pub mod error;
 pub mod events;
+pub mod grants;
 pub mod integration;
 mod locale;
 pub mod logging;
@@ -24,7 +25,7 @@ use pandrop_engine::secrets::KeyringStore;
 use pandrop_engine::store::Profile;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tauri::{AppHandle, Manager, RunEvent, Runtime, WindowEvent};
+use tauri::{AppHandle, DragDropEvent, Manager, RunEvent, Runtime, WindowEvent};
 use tauri_plugin_notification::NotificationExt;
 
 use crate::error::{ErrorCode, IpcError, IpcResult};
@@ -43,6 +44,7 @@ pub fn commands<R: Runtime>() -> tauri_specta::Commands<R> {
     tauri_specta::collect_commands![
         commands::app_info,
         commands::queue_subscribe,
+        commands::pick_paths,
         commands::queue_add_paths,
         commands::offline_add_torrents,
         commands::queue_pause,
@@ -190,8 +192,30 @@ fn setup<R: Runtime>(
     }
     app.manage(state);
     app.manage(SendTo::start(&handle, arrivals));
+    app.manage(file_picker(&handle));
     tray::build(&handle)?;
     Ok(())
+}
+
+/// The native file dialog over the main window, for `pick_paths`.
+fn file_picker<R: Runtime>(app: &AppHandle<R>) -> grants::Picker {
+    use tauri_plugin_dialog::DialogExt;
+    let app = app.clone();
+    grants::Picker::new(move |directory, title, answer| {
+        let mut dialog = app.dialog().file().set_title(title);
+        if let Some(window) = app.get_webview_window("main") {
+            dialog = dialog.set_parent(&window);
+        }
+        let reply = move |picked: Option<Vec<tauri_plugin_dialog::FilePath>>| {
+            let paths = picked.map(|picked| picked.into_iter().filter_map(|p| p.into_path().ok()).collect());
+            drop(answer.send(paths));
+        };
+        if directory {
+            dialog.pick_folders(reply);
+        } else {
+            dialog.pick_files(reply);
+        }
+    })
 }
 
 /// Whether a D-Bus session bus can be reached: the single-instance hand-over needs one on Linux, and without
@@ -244,15 +268,21 @@ pub fn run() -> std::process::ExitCode {
         .plugin(tauri_plugin_notification::init())
         .invoke_handler(handler)
         .setup(move |app| setup(app, &builder, sandbox, arrivals))
-        .on_window_event(|window, event| {
+        .on_window_event(|window, event| match event {
+            // What the user drops on the window is what the page may then name (see `grants`).
+            WindowEvent::DragDrop(DragDropEvent::Drop { paths, .. }) => {
+                if let Some(state) = window.app_handle().try_state::<AppState>() {
+                    state.grants.allow(paths.iter().cloned());
+                }
+            }
             // Closing the window while uploads run hides it to the tray; when idle, closing quits.
-            if let WindowEvent::CloseRequested { api, .. } = event
-                && window.label() == "main"
-                && window.app_handle().state::<AppState>().hub.is_busy()
+            WindowEvent::CloseRequested { api, .. }
+                if window.label() == "main" && window.app_handle().state::<AppState>().hub.is_busy() =>
             {
                 api.prevent_close();
                 let _ = window.hide();
             }
+            _ => {}
         })
         .build(tauri::generate_context!());
     let app = match app {

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::dto::{KeyringStatus, ProfileDto};
 use crate::error::IpcResult;
+use crate::grants::Grants;
 use crate::progress::{self, Hooks, ProgressHub};
 use crate::sandbox::Sandbox;
 use crate::settings::Settings;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub sandbox: Sandbox,
     /// Whether the keyring answered at start.
     pub keyring: KeyringStatus,
+    /// The files the page may name: those the user dropped or picked.
+    pub grants: Arc<Grants>,
     cancel: CancellationToken,
     forwarder: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
@@ -70,6 +73,7 @@ impl AppState {
             queue,
             hub,
             keyring,
+            grants: Arc::default(),
             cancel,
             forwarder: std::sync::Mutex::new(Some(forwarder)),
         };

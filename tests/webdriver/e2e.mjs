@@ -175,17 +175,42 @@ async function waitForRowState(id, state, word, timeoutMs) {
   );
 }
 
-// Adds a file the way a drop does and returns the id of the new row.
-async function addAndFindRow(file, known) {
-  const report = await invokeOk("queue_add_paths", { paths: [file], profileId: null, remoteDir: null });
-  if (report?.added !== 1) fail(`queue_add_paths added ${JSON.stringify(report)}, expected 1 file`);
-  const ids = await waitFor("a new queue row", async () => {
-    const now = await taskIds();
-    const fresh = now.filter((id) => !known.includes(id));
-    return fresh.length > 0 ? fresh : null;
+// Runs `APP args` from `cwd` as a file manager would: it must hand over and exit 0 within 2 s.
+function launch(args, cwd) {
+  const t0 = performance.now();
+  const r = spawnSync(APP, args, { cwd, timeout: 15_000, encoding: "utf8" });
+  const ms = performance.now() - t0;
+  if (r.error) fail(`${APP} ${args.join(" ")}: ${r.error.message}`);
+  if (r.status !== 0) fail(`${APP} ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
+  if (ms > 2000) fail(`${APP} ${args.join(" ")} took ${ms.toFixed(0)} ms to hand over (limit 2000 ms)`);
+  log(`${APP.split("/").pop()} ${args.join(" ")}: exit 0 after ${ms.toFixed(0)} ms`);
+}
+
+// Waits for rows that are not in `known`; answers their ids once there are `n`.
+async function newRows(known, n) {
+  const ids = await waitFor(`${n} new queue row(s)`, async () => {
+    const fresh = (await taskIds()).filter((id) => !known.includes(id));
+    return fresh.length >= n ? fresh : null;
   });
-  if (ids.length !== 1) fail(`expected one new row, got ${ids.length}: ${ids}`);
-  return ids[0];
+  if (ids.length !== n) fail(`expected ${n} new rows, got ${ids.length}: ${ids}`);
+  return ids;
+}
+
+// `pandrop send FILES` from `cwd`, then answers the confirm sheet (ticking "always" with `remember`); answers
+// the new rows' ids.
+async function sendAndConfirm(files, cwd, { remember = false, expect = "" } = {}) {
+  const known = await taskIds();
+  launch(["send", ...files], cwd);
+  await waitFor("the send-to sheet", async () => (await findAll('[data-testid="sendto-sheet"]'))[0], 15_000);
+  const summary = await text((await findAll('[data-testid="sendto-summary"]'))[0]);
+  if (!summary.startsWith(expect)) fail(`the send-to sheet says ${JSON.stringify(summary)}, expected ${expect}`);
+  log(`send-to sheet: ${summary}`);
+  if (remember) {
+    await screenshot("sendto-sheet.png");
+    await click((await findAll('[data-testid="sendto-remember"]'))[0]);
+  }
+  await click((await findAll('[data-testid="sendto-confirm"]'))[0]);
+  return newRows(known, files.length);
 }
 
 // Every file under dir (recursively, or dir itself when it is a file) that holds the needle; unreadable
@@ -270,48 +295,25 @@ async function appFlow() {
     15_000,
   );
 
-  // 3. An 8 MiB file of random bytes, added as a drop would add it, is uploaded.
+  // 3. An 8 MiB file of random bytes, sent from another process as a file manager does, is uploaded.
   mkdirSync(work, { recursive: true });
   const file = join(work, `webdriver-${randomBytes(4).toString("hex")}.bin`);
   writeFileSync(file, randomBytes(8 * 1024 * 1024));
-  const first = await addAndFindRow(file, []);
-  log(`added ${file} as task ${first}`);
+  const [first] = await sendAndConfirm([file], work, { expect: "1 file" });
+  log(`sent ${file} as task ${first}`);
   const done = await waitForRowState(first, "done", "Uploaded", 120_000);
   log(`task ${first}: ${done.state} (${done.text.replace(/\s+/g, " ")})`);
 
   // 4. The same bytes again: an instant upload.
-  const second = await addAndFindRow(file, [first]);
-  log(`added the same file again as task ${second}`);
+  const [second] = await sendAndConfirm([file], work, { expect: "1 file" });
+  log(`sent the same file again as task ${second}`);
   const instant = await waitForRowState(second, "instant", "Instant", 120_000);
   log(`task ${second}: ${instant.state} (${instant.text.replace(/\s+/g, " ")})`);
 
-  // 5. Send to PanDrop: another process hands two files (relative to its own folder) to the running app
-  //    and exits at once; the confirm sheet asks where they go; "always" makes the next send skip it.
+  // 5. Two files named relative to the sender's folder, in one command; "always" is ticked this time.
   const sent = ["a", "b"].map((n) => join(work, `${n}.bin`));
   sent.forEach((f, i) => writeFileSync(f, randomBytes((3 - i) * 1024 * 1024)));
-  const known = await taskIds();
-  const launch = (args) => {
-    const t0 = performance.now();
-    const r = spawnSync(APP, args, { cwd: work, timeout: 15_000, encoding: "utf8" });
-    const ms = performance.now() - t0;
-    if (r.error) fail(`${APP} ${args.join(" ")}: ${r.error.message}`);
-    if (r.status !== 0) fail(`${APP} ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
-    if (ms > 2000) fail(`${APP} ${args.join(" ")} took ${ms.toFixed(0)} ms to hand over (limit 2000 ms)`);
-    log(`${APP.split("/").pop()} ${args.join(" ")}: exit 0 after ${ms.toFixed(0)} ms`);
-  };
-  launch(["send", "a.bin", "b.bin"]);
-  await waitFor("the send-to sheet", async () => (await findAll('[data-testid="sendto-sheet"]'))[0], 15_000);
-  const summary = await text((await findAll('[data-testid="sendto-summary"]'))[0]);
-  if (!summary.startsWith("2 files")) fail(`the send-to sheet says ${JSON.stringify(summary)}, expected 2 files`);
-  log(`send-to sheet: ${summary}`);
-  await screenshot("sendto-sheet.png");
-  await click((await findAll('[data-testid="sendto-remember"]'))[0]);
-  await click((await findAll('[data-testid="sendto-confirm"]'))[0]);
-  const pair = await waitFor("two rows for the sent files", async () => {
-    const fresh = (await taskIds()).filter((id) => !known.includes(id));
-    return fresh.length >= 2 ? fresh : null;
-  });
-  if (pair.length !== 2) fail(`expected two new rows, got ${pair.length}`);
+  const pair = await sendAndConfirm(["a.bin", "b.bin"], work, { remember: true, expect: "2 files" });
   for (const id of pair) {
     const r = await waitForRowState(id, "done", "Uploaded", 120_000);
     log(`sent task ${id}: ${r.state} (${r.text.replace(/\s+/g, " ")})`);
@@ -323,14 +325,18 @@ async function appFlow() {
   const third = join(work, "c.bin");
   writeFileSync(third, randomBytes(1024 * 1024));
   const before = await taskIds();
-  launch([third]);
-  const [c] = await waitFor("a row for the third file", async () => {
-    const fresh = (await taskIds()).filter((id) => !before.includes(id));
-    return fresh.length > 0 ? fresh : null;
-  });
+  launch([third], "/");
+  const [c] = await newRows(before, 1);
   if ((await findAll('[data-testid="sendto-sheet"]')).length !== 0) fail("the sheet asked although a target is remembered");
   const cDone = await waitForRowState(c, "done", "Uploaded", 120_000);
   log(`remembered target: task ${c} ${cDone.state} without asking`);
+
+  // 6. The page cannot queue a file the user did not hand over.
+  const report = await invokeOk("queue_add_paths", { paths: [third], profileId: null, remoteDir: null });
+  if (report.added !== 0 || !/not dropped/.test(report.rejected[0]?.message ?? "")) {
+    fail(`queue_add_paths took a file nobody dropped or picked: ${JSON.stringify(report)}`);
+  }
+  log(`queue_add_paths with a file nobody dropped: refused (${report.rejected[0].message})`);
 
   await sleep(500); // let the last progress frame settle before the picture
   await screenshot("pandrop.png");
@@ -341,7 +347,7 @@ async function appFlow() {
     log(`note: import -window root failed: ${e.message}`);
   }
 
-  // 6. A secret goes to the keyring only.
+  // 7. A secret goes to the keyring only.
   const saved = await invokeOk("profile_save", {
     input: {
       id: null,
@@ -358,15 +364,16 @@ async function appFlow() {
   if (JSON.stringify(listed).includes(SECRET)) fail("profiles_list returned the secret over IPC");
   log(`saved 123pan profile ${saved.id} with a secret (hasSecret: ${saved.hasSecret})`);
 
-  // 7. The page can call only what the capability grants, and its CSP refuses eval and remote scripts.
+  // 8. The page can call only what the capability grants, and its CSP refuses eval and remote scripts.
   for (const [cmd, args] of [
     ["plugin:notification|notify", { options: { title: "from the page" } }],
+    ["plugin:dialog|open", { options: {} }],
     ["plugin:dialog|save", { options: {} }],
   ]) {
     const r = await invoke(cmd, args);
     if (!("err" in r) || !/not allowed/i.test(JSON.stringify(r.err))) fail(`${cmd} was not refused: ${JSON.stringify(r)}`);
   }
-  log("commands outside the capability are refused (notification, dialog save)");
+  log("commands outside the capability are refused (notification, dialog open and save)");
   const evalResult = await exec('try { return "ran: " + eval("40 + 2"); } catch (e) { return "refused: " + e.name; }');
   if (!evalResult.startsWith("refused")) fail(`eval in the page: ${evalResult}`);
   const remote = await execAsync(

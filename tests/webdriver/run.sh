@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end test of the desktop app in a real WebKit window under Xvfb, driven by WebDriver
 # (tauri-driver + WebKitWebDriver), against the built-in sandbox cloud:
-#   fresh start shows "Try the sandbox" -> click it -> the sandbox profile is active -> an 8 MiB random file
-#   reaches "Uploaded" -> the same file again reaches "Instant"
-#   -> `pandrop send a.bin b.bin` from another process exits 0 within 2 s, the confirm sheet asks, both upload
-#   -> with "always" remembered, `pandrop c.bin` uploads without asking -> screenshots -> a profile's secret
-#   is nowhere in the data dir, HOME or the app's output.
+#   fresh start shows "Try the sandbox" -> click it -> the sandbox profile is active
+#   -> `pandrop send big.bin` from another process exits 0 within 2 s, the confirm sheet asks, the 8 MiB file
+#   reaches "Uploaded" -> sent again, "Instant" -> `pandrop send a.bin b.bin` (relative paths), "always" ticked,
+#   both upload -> `pandrop c.bin` uploads without asking -> the page cannot queue a file nobody dropped or
+#   picked -> screenshots -> a profile's secret is nowhere in the data dir, HOME or the app's output -> the
+#   page cannot call ungranted plugin commands, eval, or load a remote script.
 #
 #   tests/webdriver/run.sh           the app (builds ui/dist and the debug binary when needed)
 #   tests/webdriver/run.sh --bare    harness self-check against the bare window of bench/bare-window

@@ -123,7 +123,7 @@
       case 'plugin:event|unlisten':
         listeners.get(args.event)?.delete(args.eventId);
         return null;
-      case 'plugin:dialog|open':
+      case 'pick_paths':
         return state.pickResult;
       case 'app_info':
         return state.info;

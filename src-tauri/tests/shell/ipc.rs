@@ -139,3 +139,28 @@ fn a_restart_starts_the_sandbox_again() {
     assert!(info["sandboxUrl"].is_string(), "{info}");
     assert_eq!(again.ok("profiles_list", json!({}))[0]["active"], true);
 }
+
+#[test]
+fn the_page_can_queue_only_what_the_user_handed_over() {
+    let shell = Shell::start();
+    shell.ok("sandbox_start", json!({}));
+    let outside = shell.dir.path().join("not-dropped.txt");
+    std::fs::write(&outside, b"private").unwrap();
+    let dropped = shell.dir.path().join("dropped");
+    std::fs::create_dir_all(&dropped).unwrap();
+    std::fs::write(dropped.join("inside.txt"), b"shared").unwrap();
+    shell.state().grants.allow([dropped.clone()]);
+    let report = shell.ok(
+        "queue_add_paths",
+        json!({"paths": [outside, dropped.join("inside.txt"), dropped.join("../not-dropped.txt")], "profileId": null, "remoteDir": null}),
+    );
+    assert_eq!(report["added"], 1, "{report}");
+    let rejected = report["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 2, "{report}");
+    assert!(
+        rejected.iter().all(|r| r["message"] == pandrop_lib::grants::NOT_GRANTED),
+        "{report}"
+    );
+    let torrents = shell.ok("offline_add_torrents", json!({"paths": [outside], "profileId": null}));
+    assert_eq!(torrents["rejected"][0]["message"], pandrop_lib::grants::NOT_GRANTED);
+}

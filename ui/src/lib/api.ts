@@ -3,7 +3,6 @@
 import { Channel } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import { getCurrentWebview } from '@tauri-apps/api/webview';
-import { open } from '@tauri-apps/plugin-dialog';
 import { commands, type IpcError, type Result } from './bindings';
 import type {
   AddReport,
@@ -132,16 +131,9 @@ export const api = {
   settings: (): Promise<Settings> => call(commands.settingsGet()),
   saveSettings: (s: Settings): Promise<Settings> => call(commands.settingsSet(s)),
 
-  /** Native file picker; `null` when the user cancelled. */
-  async pickPaths(directory: boolean, title: string): Promise<string[] | null> {
-    try {
-      const picked = await open({ multiple: true, directory, title });
-      if (picked === null) return null;
-      return Array.isArray(picked) ? picked : [picked];
-    } catch (e) {
-      throw toUiError(e);
-    }
-  },
+  /** The native file dialog, opened by the shell (which then lets the page queue what was picked); `null` when
+   *  the user cancelled. */
+  pickPaths: (directory: boolean, title: string): Promise<string[] | null> => call(commands.pickPaths(directory, title)),
 
   /** Files dragged from the OS onto the window. Tauri gives real paths (the web `drop` event does not). */
   onDragDrop(handler: (e: DragDrop) => void): Promise<UnlistenFn> {

@@ -11,7 +11,15 @@ export const commands = {
 	appInfo: () => typedError<AppInfo, IpcError>(__TAURI_INVOKE("app_info")),
 	/**  Subscribes to the queue: a snapshot arrives at once, then changes. */
 	queueSubscribe: (onEvent: Channel<QueueEventDto>) => typedError<null, IpcError>(__TAURI_INVOKE("queue_subscribe", { onEvent })),
-	/**  Queues files and folders (folders expand to their files) for a profile (default: the active one). */
+	/**
+	 *  The shell's own file dialog: what the user picks (files, or folders with `directory`) may then be queued.
+	 *  `null` when the dialog was cancelled.
+	 */
+	pickPaths: (directory: boolean, title: string) => typedError<string[] | null, IpcError>(__TAURI_INVOKE("pick_paths", { directory, title })),
+	/**
+	 *  Queues files and folders (folders expand to their files) for a profile (default: the active one). Only
+	 *  paths the user dropped or picked are taken; others come back as rejected.
+	 */
 	queueAddPaths: (paths: string[], profileId: string | null, remoteDir: string | null) => typedError<AddReport, IpcError>(__TAURI_INVOKE("queue_add_paths", { paths, profileId, remoteDir })),
 	/**  6pan: uploads `.torrent` files and starts their offline downloads into the profile's default folder. */
 	offlineAddTorrents: (paths: string[], profileId: string | null) => typedError<AddReport, IpcError>(__TAURI_INVOKE("offline_add_torrents", { paths, profileId })),

@@ -83,7 +83,7 @@ export function fakeShell(init: { tasks?: TaskDto[]; profiles?: ProfileDto[]; se
           shell.profiles = [p];
           return p;
         }
-        case 'plugin:dialog|open':
+        case 'pick_paths':
           return ['/home/me/a.txt', '/home/me/b.txt'];
         case 'queue_retry_failed':
         case 'queue_clear_finished':
