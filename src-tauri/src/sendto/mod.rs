@@ -173,13 +173,17 @@ async fn deliver<R: Runtime>(app: &AppHandle<R>, outbox: &Mutex<Outbox>, paths: 
         if batch.sent.is_none() && !walked.files.is_empty() {
             outbox.asking.insert(batch.id, walked);
         }
-        if !outbox.ready {
+        // Until the UI listens, the batch waits here; `sendto_ready` hands it over.
+        if outbox.ready {
+            Some(batch)
+        } else {
             outbox.unseen.push(batch);
-            return crate::show_main_window(app);
+            None
         }
-        batch
     };
-    if let Err(e) = (PathsReceived { batch }).emit(app) {
+    if let Some(batch) = batch
+        && let Err(e) = (PathsReceived { batch }).emit(app)
+    {
         tracing::warn!(error = %e, "cannot tell the window about sent files");
     }
     crate::show_main_window(app);
