@@ -57,10 +57,11 @@ impl Inbox {
 struct Outbox {
     /// The UI has said it listens.
     ready: bool,
-    /// Batches to show once the UI is ready.
+    /// Announcements (batches already queued, or with nothing to queue) made before the UI was ready.
     unseen: Vec<ReceivedBatch>,
-    /// Batches waiting for the confirm sheet's answer, by id.
-    asking: BTreeMap<u32, Walked>,
+    /// Batches waiting for the confirm sheet's answer, by id: handed to the UI again by each `ready`, so a
+    /// reloaded page shows its sheets again.
+    asking: BTreeMap<u32, (ReceivedBatch, Walked)>,
     next_id: u32,
 }
 
@@ -89,16 +90,21 @@ impl SendTo {
         }
     }
 
-    /// The UI listens from now on; answers the batches that waited for it.
+    /// The UI listens from now on; answers, oldest first, the batches still waiting for an answer and the
+    /// announcements it missed.
     pub fn ready(&self) -> Vec<ReceivedBatch> {
         let mut outbox = lock(&self.outbox);
         outbox.ready = true;
-        std::mem::take(&mut outbox.unseen)
+        let mut batches: Vec<ReceivedBatch> = outbox.asking.values().map(|(batch, _)| batch.clone()).collect();
+        batches.append(&mut outbox.unseen);
+        batches.sort_by_key(|b| b.id);
+        batches
     }
 
-    /// How many batches wait for the UI to say it is ready.
-    pub fn unseen(&self) -> usize {
-        lock(&self.outbox).unseen.len()
+    /// How many batches wait: for an answer, or for the UI to listen.
+    pub fn waiting(&self) -> usize {
+        let outbox = lock(&self.outbox);
+        outbox.asking.len() + outbox.unseen.len()
     }
 
     /// Takes a batch the confirm sheet answered.
@@ -106,6 +112,7 @@ impl SendTo {
         lock(&self.outbox)
             .asking
             .remove(&id)
+            .map(|(_, walked)| walked)
             .ok_or_else(|| IpcError::new(ErrorCode::NotFound, format!("no send-to batch {id} is waiting")))
     }
 
@@ -170,14 +177,17 @@ async fn deliver<R: Runtime>(app: &AppHandle<R>, outbox: &Mutex<Outbox>, paths: 
             asked = batch.sent.is_none(),
             "send-to batch"
         );
-        if batch.sent.is_none() && !walked.files.is_empty() {
-            outbox.asking.insert(batch.id, walked);
+        let asks = batch.sent.is_none() && !walked.files.is_empty();
+        if asks {
+            outbox.asking.insert(batch.id, (batch.clone(), walked));
         }
         // Until the UI listens, the batch waits here; `sendto_ready` hands it over.
         if outbox.ready {
             Some(batch)
         } else {
-            outbox.unseen.push(batch);
+            if !asks {
+                outbox.unseen.push(batch);
+            }
             None
         }
     };

@@ -35,7 +35,7 @@ fn a_burst_waits_for_the_ui_and_goes_where_the_sheet_says() {
 
     // Before the UI says it is ready, the batch waits in the shell.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while shell.app.state::<SendTo>().unseen() == 0 {
+    while shell.app.state::<SendTo>().waiting() == 0 {
         assert!(Instant::now() < deadline, "the burst never became a batch");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -55,6 +55,8 @@ fn a_burst_waits_for_the_ui_and_goes_where_the_sheet_says() {
         "nothing is queued before the answer"
     );
 
+    // A reloaded page asks again and gets the same waiting batch back.
+    assert_eq!(shell.ok("sendto_ready", json!({})), json!([batch]));
     let report = shell.ok(
         "sendto_confirm",
         json!({"batchId": batch["id"], "profileId": null, "remoteDir": "/inbox", "remember": true}),

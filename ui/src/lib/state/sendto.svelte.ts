@@ -46,6 +46,8 @@ export class SendToStore {
       this.#rejected(batch.rejected);
       return;
     }
+    // The shell hands waiting batches to every `ready` (a reloaded page); one sheet per batch.
+    if (this.waiting.some((b) => b.id === batch.id)) return;
     this.waiting = [...this.waiting, batch];
   }
 
