@@ -20,7 +20,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests"
 cargo test --workspace --locked
 echo "== keyring (a real Secret Service on a private D-Bus session)"
-scripts/with-keyring.sh cargo test --locked -p pandrop-engine -p pandrop-cli --test keyring --test login_keyring -- --ignored
+# Built first: the keyring daemon is started only when the tests are ready to run.
+keyring_tests=(--locked -p pandrop-engine -p pandrop-cli --test keyring --test login_keyring)
+cargo test "${keyring_tests[@]}" --no-run
+scripts/with-keyring.sh cargo test "${keyring_tests[@]}" -- --ignored
 echo "== web UI in Chromium (mocked shell)"
 (cd ui && npm run test:browser)
 echo "== desktop app under Xvfb, driven by WebDriver"
