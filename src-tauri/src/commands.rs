@@ -15,7 +15,7 @@ use crate::settings::Settings;
 use crate::state::AppState;
 
 /// Runs a blocking engine call (SQLite, keyring) off the async threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> IpcResult<T> + Send + 'static) -> IpcResult<T> {
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> IpcResult<T> + Send + 'static) -> IpcResult<T> {
     tokio::task::spawn_blocking(f).await?
 }
 
@@ -23,7 +23,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> IpcResult<T> + Send + '
 async fn admit(state: &AppState, paths: Vec<String>) -> IpcResult<(Vec<String>, Vec<RejectedPath>)> {
     let grants = Arc::clone(&state.grants);
     // Canonicalising touches the disk: not on the async workers.
-    Ok(tokio::task::spawn_blocking(move || grants.admit(paths)).await?)
+    blocking(move || Ok(grants.admit(paths))).await
 }
 
 fn ids(ids: &[i64]) -> Vec<TaskId> {
@@ -65,7 +65,11 @@ pub async fn pick_paths(
     };
     let shown = paths.iter().map(|p| p.display().to_string()).collect();
     let grants = Arc::clone(&state.grants);
-    tokio::task::spawn_blocking(move || grants.allow(paths)).await?;
+    blocking(move || {
+        grants.allow(paths);
+        Ok(())
+    })
+    .await?;
     Ok(Some(shown))
 }
 
@@ -99,20 +103,17 @@ pub async fn offline_add_torrents(state: State<'_, AppState>, paths: Vec<String>
     let accounts = state.accounts.clone();
     let profile = blocking(move || crate::target_profile(&accounts, profile_id.as_deref())).await?;
     let (paths, refused) = admit(&state, paths).await?;
+    let mut report = AddReport {
+        added: 0,
+        rejected: refused,
+    };
     if paths.is_empty() {
-        return Ok(AddReport {
-            added: 0,
-            rejected: refused,
-        });
+        return Ok(report);
     }
     let paths: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
     let results = (state.accounts)
         .offline_torrents(&profile.id, &paths, &profile.default_dir, &CancellationToken::new())
         .await?;
-    let mut report = AddReport {
-        added: 0,
-        rejected: refused,
-    };
     for (path, result) in results {
         match result {
             Ok(_) => report.added += 1,

@@ -48,11 +48,18 @@ impl Grants {
     /// Splits `paths` into the granted ones and the refused. A path counts when it, or a folder it lies in, was
     /// handed over; `..` and links are resolved first, so neither can climb out of a granted folder.
     pub fn admit(&self, paths: Vec<String>) -> (Vec<String>, Vec<RejectedPath>) {
+        // Resolved before taking the lock: a drop on the window must not wait behind this batch's disk reads.
+        let resolved: Vec<(String, PathBuf)> = paths
+            .into_iter()
+            .map(|path| {
+                let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| PathBuf::from(&path));
+                (path, canonical)
+            })
+            .collect();
         let granted = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let mut admitted = Vec::new();
         let mut refused = Vec::new();
-        for path in paths {
-            let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| PathBuf::from(&path));
+        for (path, canonical) in resolved {
             if Path::new(&path).is_absolute() && canonical.ancestors().any(|a| granted.contains(a)) {
                 admitted.push(path);
             } else {

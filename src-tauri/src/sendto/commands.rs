@@ -5,6 +5,7 @@ use tauri::State;
 
 use super::dto::{ReceivedBatch, SendToTarget};
 use super::{SendTo, enqueue, target};
+use crate::commands::blocking;
 use crate::dto::AddReport;
 use crate::error::IpcResult;
 use crate::state::AppState;
@@ -29,7 +30,7 @@ pub async fn sendto_confirm(
     remember: bool,
 ) -> IpcResult<AddReport> {
     let (accounts, store) = (state.accounts.clone(), Arc::clone(&state.store));
-    let target = tokio::task::spawn_blocking(move || {
+    let target = blocking(move || {
         let profile = crate::target_profile(&accounts, profile_id.as_deref())?;
         let target = SendToTarget {
             remote_dir: remote_dir.unwrap_or(profile.default_dir),
@@ -38,9 +39,9 @@ pub async fn sendto_confirm(
         if remember {
             target::save(&store, &target)?;
         }
-        IpcResult::Ok(target)
+        Ok(target)
     })
-    .await??;
+    .await?;
     let walked = desk.take(batch_id)?;
     let sent = enqueue(&state, &walked, &target).await?;
     Ok(walked.report(sent.added as usize))
@@ -58,7 +59,7 @@ pub async fn sendto_dismiss(desk: State<'_, SendTo>, batch_id: u32) -> IpcResult
 #[specta::specta]
 pub async fn sendto_target(state: State<'_, AppState>) -> IpcResult<Option<SendToTarget>> {
     let store = Arc::clone(&state.store);
-    tokio::task::spawn_blocking(move || target::load(&store)).await?
+    blocking(move || target::load(&store)).await
 }
 
 /// Forgets the remembered target: the next batch asks again.
@@ -66,5 +67,5 @@ pub async fn sendto_target(state: State<'_, AppState>) -> IpcResult<Option<SendT
 #[specta::specta]
 pub async fn sendto_forget(state: State<'_, AppState>) -> IpcResult<()> {
     let store = Arc::clone(&state.store);
-    tokio::task::spawn_blocking(move || target::forget(&store)).await?
+    blocking(move || target::forget(&store)).await
 }

@@ -202,9 +202,7 @@ async fn deliver<R: Runtime>(app: &AppHandle<R>, outbox: &Mutex<Outbox>, paths: 
 /// Queues a walked batch for `target` with the user's duplicate rule.
 async fn enqueue(state: &AppState, walked: &Walked, target: &SendToTarget) -> IpcResult<SentTo> {
     let store = Arc::clone(&state.store);
-    let duplicate = tokio::task::spawn_blocking(move || Settings::load(&store))
-        .await??
-        .duplicate_policy();
+    let duplicate = crate::commands::blocking(move || Settings::load(&store)).await?.duplicate_policy();
     let tasks = walked.tasks(&target.profile_id, &target.remote_dir, duplicate);
     let added = u32::try_from(tasks.len()).unwrap_or(u32::MAX);
     state.queue.add(tasks).await?;

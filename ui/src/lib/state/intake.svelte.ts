@@ -5,6 +5,18 @@ import type { Notices } from './notices.svelte';
 
 const isTorrent = (p: string) => /\.torrent$/i.test(p);
 
+/** What adding did, told to the user: the count in the live region, refused paths as one notice. */
+export function announceAdded(notices: Notices, i18n: I18n, report: AddReport): void {
+  const t = i18n.t;
+  if (report.added > 0) notices.announce(t.live.added(report.added));
+  if (report.rejected.length > 0) {
+    notices.error(
+      { code: 'invalid_input', message: t.live.rejected(report.rejected.length) },
+      report.rejected.map((r) => t.errors.rejectedPath(r.path, r.message)),
+    );
+  }
+}
+
 export type TorrentQuestion = { torrents: string[]; others: string[] };
 
 /** What puts paths into the queue from the window: the native pickers and files dropped on it (files sent from
@@ -67,14 +79,7 @@ export class Intake {
   }
 
   #report(report: AddReport): void {
-    const t = this.#i18n.t;
-    if (report.added > 0) this.#notices.announce(t.live.added(report.added));
-    if (report.rejected.length > 0) {
-      this.#notices.error(
-        { code: 'invalid_input', message: t.live.rejected(report.rejected.length) },
-        report.rejected.map((r) => t.errors.rejectedPath(r.path, r.message)),
-      );
-    }
+    announceAdded(this.#notices, this.#i18n, report);
   }
 
   /** Tauri's window drag events. `over` repeats while moving; only enter/leave/drop change anything. */

@@ -1,5 +1,6 @@
-import { api as defaultApi, type AddReport, type Api, type IntegrationStatus, type ReceivedBatch, type SendToTarget } from '../api';
+import { api as defaultApi, type Api, type IntegrationStatus, type ReceivedBatch, type SendToTarget } from '../api';
 import type { AccountsStore } from './accounts.svelte';
+import { announceAdded } from './intake.svelte';
 import type { I18n } from './i18n.svelte';
 import type { Notices } from './notices.svelte';
 
@@ -38,12 +39,12 @@ export class SendToStore {
     if (batch.sent) {
       const name = this.#accounts.profiles.find((p) => p.id === batch.sent?.profileId)?.name ?? batch.sent.profileId;
       this.#notices.announce(t.sendTo.sentTo(batch.sent.added, name, batch.sent.remoteDir));
-      this.#rejected(batch.rejected);
+      announceAdded(this.#notices, this.#i18n, { added: 0, rejected: batch.rejected });
       return;
     }
     if (batch.files === 0) {
       // Nothing to ask about: say why instead of opening an empty sheet.
-      this.#rejected(batch.rejected);
+      announceAdded(this.#notices, this.#i18n, { added: 0, rejected: batch.rejected });
       return;
     }
     // The shell hands waiting batches to every `ready` (a reloaded page); one sheet per batch.
@@ -60,7 +61,7 @@ export class SendToStore {
       const report = await this.#notices.guard(this.#api.sendToConfirm(batch.id, profileId, remoteDir, remember));
       if (!report) return;
       this.waiting = this.waiting.filter((b) => b.id !== batch.id);
-      this.#report(report);
+      announceAdded(this.#notices, this.#i18n, report);
       if (remember) await this.loadTarget();
     } finally {
       this.busy = false;
@@ -100,19 +101,5 @@ export class SendToStore {
     } finally {
       this.busy = false;
     }
-  }
-
-  #report(report: AddReport): void {
-    if (report.added > 0) this.#notices.announce(this.#i18n.t.live.added(report.added));
-    this.#rejected(report.rejected);
-  }
-
-  #rejected(rejected: AddReport['rejected']): void {
-    if (rejected.length === 0) return;
-    const t = this.#i18n.t;
-    this.#notices.error(
-      { code: 'invalid_input', message: t.live.rejected(rejected.length) },
-      rejected.map((r) => t.errors.rejectedPath(r.path, r.message)),
-    );
   }
 }
