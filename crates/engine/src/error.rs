@@ -125,6 +125,18 @@ pub enum Error {
     Cancelled,
 }
 
+/// The most characters of a server's own words that an error carries: enough for any real message, and a
+/// hostile reply (up to the reply cap of several MiB) cannot flood the log, the UI or the store.
+const MAX_SERVER_TEXT: usize = 300;
+
+/// A server's message as an error shows it: cut to [`MAX_SERVER_TEXT`] characters, with `…` when cut.
+pub(crate) fn server_text(text: &str) -> String {
+    match text.char_indices().nth(MAX_SERVER_TEXT) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
 /// A closed, stable classification of [`Error`] for the UI and for machine-readable output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -284,5 +296,14 @@ mod tests {
         assert!(!Error::from_status("t", 401, None).is_retryable());
         assert!(!Error::invalid("a|b.txt", "bad").is_retryable());
         assert_eq!(Error::Cancelled.code().as_str(), "cancelled");
+    }
+
+    #[test]
+    fn server_text_is_cut_on_a_character_boundary() {
+        assert_eq!(server_text("文件正在校验中"), "文件正在校验中");
+        let long = "错".repeat(MAX_SERVER_TEXT + 5);
+        let shown = server_text(&long);
+        assert_eq!(shown.chars().count(), MAX_SERVER_TEXT + 1);
+        assert!(shown.ends_with('…'));
     }
 }

@@ -54,13 +54,16 @@
 //! | `expired_token` | 123pan and 6pan: the session token of the request is really invalidated, then the auth failure is answered (HTTP 401); WCS: HTTP 401 `{code: 401}` as for an expired upload token (upload tokens are stateless, nothing is invalidated) |
 //! | `latency`, `"ms": N` | waits N ms, then handles the request normally |
 //! | `cut_body`, `"after": K` | **response side**: the request *is* handled (its effects stay), then the status line, the headers (with the full `Content-Length`) and only the first K body bytes are sent and the connection is closed, so the client sees a truncated body |
+//! | `respond`, `"status"`, `"headers"`, `"body"`, `"pad"`, `"chunked"`, `"endless"` | a hand-made answer, not handled: HTTP `status` (default 200, 200..=599, so a 3xx with a `Location` header is a redirect), the `headers` object (name → value, added last, so they override the defaults), and `body`: a JSON string is sent as it is (`text/plain`), any other JSON value as its JSON text (`application/json`), absent or `null` sends no body. `pad: N` appends N spaces (still valid JSON: the reply is big, not malformed); `chunked: true` leaves out `Content-Length`; `endless: true` sends spaces after the body until the client goes away |
+//! | `rewrite`, `"merge": {...}` | **response side**: the request *is* handled, then `merge` is applied to its JSON answer as a JSON merge patch (RFC 7396: objects merge key by key, `null` removes a key, any other value replaces), keeping the status and headers; an answer that is not JSON is sent unchanged. E.g. `{"merge": {"data": {"servers": ["file:///etc/passwd"]}}}` on `123pan/create` |
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -127,6 +130,36 @@ pub enum FaultAction {
         /// Body bytes sent before closing.
         after: usize,
     },
+    /// Answer a hand-made response without handling the request.
+    Respond {
+        /// HTTP status, 200..=599.
+        #[serde(default = "default_status")]
+        status: u16,
+        /// Extra headers, name → value; they replace the defaults of the same name.
+        #[serde(default)]
+        headers: BTreeMap<String, String>,
+        /// A string is sent verbatim; any other JSON value as JSON text; `None` sends no body.
+        #[serde(default)]
+        body: Option<serde_json::Value>,
+        /// Spaces appended after the body.
+        #[serde(default)]
+        pad: u64,
+        /// Send the body without `Content-Length` (chunked).
+        #[serde(default)]
+        chunked: bool,
+        /// Keep sending spaces after the body until the client hangs up (implies `chunked`).
+        #[serde(default)]
+        endless: bool,
+    },
+    /// Handle the request, then apply a JSON merge patch (RFC 7396) to its JSON answer.
+    Rewrite {
+        /// The patch.
+        merge: serde_json::Value,
+    },
+}
+
+fn default_status() -> u16 {
+    200
 }
 
 /// The `code` of a [`FaultAction::Code`]: 123pan and WCS use numbers, 6pan strings.
@@ -181,6 +214,15 @@ impl FaultPlan {
             }
             if let FaultAction::Code { code, .. } = &rule.action {
                 check_code(&rule.route, code)?;
+            }
+            if let FaultAction::Respond { status, headers, .. } = &rule.action {
+                if !(200..=599).contains(status) {
+                    return Err(format!("status {status} is outside 200..=599"));
+                }
+                for (name, value) in headers {
+                    HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("header name {name:?}: {e}"))?;
+                    HeaderValue::from_str(value).map_err(|e| format!("header {name:?} value {value:?}: {e}"))?;
+                }
             }
         }
         let mut current = self.rules();
@@ -291,6 +333,105 @@ pub(crate) async fn guard(State(g): State<RouteGuard>, req: Request, next: Next)
             next.run(req).await
         }
         FaultAction::CutBody { after } => cut_body(next.run(req).await, after).await,
+        FaultAction::Respond {
+            status,
+            headers,
+            body,
+            pad,
+            chunked,
+            endless,
+        } => respond(status, &headers, body, pad, chunked || endless, endless),
+        FaultAction::Rewrite { merge } => rewrite(next.run(req).await, &merge).await,
+    }
+}
+
+/// Spaces sent per chunk of padding.
+const PAD_CHUNK: usize = 64 * 1024;
+
+/// Builds a hand-made answer (see [`FaultAction::Respond`]); padding is streamed, never held in memory.
+fn respond(
+    status: u16,
+    headers: &BTreeMap<String, String>,
+    body: Option<serde_json::Value>,
+    pad: u64,
+    chunked: bool,
+    endless: bool,
+) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let (content_type, text) = match body {
+        None | Some(serde_json::Value::Null) => (None, Vec::new()),
+        Some(serde_json::Value::String(s)) => (Some("text/plain; charset=utf-8"), s.into_bytes()),
+        Some(value) => (Some("application/json"), value.to_string().into_bytes()),
+    };
+    let announced = text.len() as u64 + pad;
+    let spaces = Bytes::from(vec![b' '; PAD_CHUNK]);
+    let padding = {
+        let spaces = spaces.clone();
+        futures::stream::unfold(pad, move |left| {
+            let spaces = spaces.clone();
+            async move {
+                let n = left.min(PAD_CHUNK as u64);
+                (n > 0).then(|| (Ok::<Bytes, std::io::Error>(spaces.slice(..n as usize)), left - n))
+            }
+        })
+    };
+    let head = futures::stream::iter((!text.is_empty()).then_some(Ok::<Bytes, std::io::Error>(Bytes::from(text))));
+    let stream = head.chain(padding);
+    let body = if endless {
+        let forever = futures::stream::repeat_with(move || Ok::<Bytes, std::io::Error>(spaces.clone()));
+        Body::from_stream(stream.chain(forever))
+    } else {
+        Body::from_stream(stream)
+    };
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    if let Some(ct) = content_type {
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    }
+    if !chunked {
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(announced));
+    }
+    for (name, value) in headers {
+        // Checked when the rule was added.
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+            h.insert(name, value);
+        }
+    }
+    resp
+}
+
+/// Applies `patch` to the JSON answer `resp` (see [`FaultAction::Rewrite`]).
+async fn rewrite(resp: Response, patch: &serde_json::Value) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let full = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&full) else {
+        tracing::warn!("rewrite: the answer is not JSON; sent unchanged");
+        return Response::from_parts(parts, Body::from(full));
+    };
+    merge_patch(&mut value, patch);
+    let text = value.to_string();
+    parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(text.len()));
+    Response::from_parts(parts, Body::from(text))
+}
+
+/// RFC 7396 JSON merge patch.
+fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    let serde_json::Value::Object(changes) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = serde_json::Value::Object(serde_json::Map::new());
+    }
+    if let serde_json::Value::Object(fields) = target {
+        for (key, change) in changes {
+            if change.is_null() {
+                fields.remove(key);
+            } else {
+                merge_patch(fields.entry(key.clone()).or_insert(serde_json::Value::Null), change);
+            }
+        }
     }
 }
 
@@ -386,5 +527,51 @@ mod tests {
         assert!(code("123pan/list", r#""BAD""#).is_err());
         assert!(code("6pan/offline", r#""BAD""#).is_ok());
         assert!(code("6pan/offline", "5").is_ok());
+    }
+
+    #[test]
+    fn respond_and_rewrite_parse_and_are_checked() {
+        let r = rule(r#"{"route":"123pan/create","action":{"kind":"respond","body":{"code":0}}}"#);
+        assert_eq!(
+            r.action,
+            FaultAction::Respond {
+                status: 200,
+                headers: BTreeMap::new(),
+                body: Some(serde_json::json!({"code": 0})),
+                pad: 0,
+                chunked: false,
+                endless: false,
+            }
+        );
+        let r = rule(r#"{"route":"wcs/mkfile","action":{"kind":"rewrite","merge":{"hash":"x"}}}"#);
+        assert_eq!(
+            r.action,
+            FaultAction::Rewrite {
+                merge: serde_json::json!({"hash": "x"})
+            }
+        );
+        let plan = FaultPlan::default();
+        let known = ["a"];
+        let bad_header = r#"{"route":"a","action":{"kind":"respond","headers":{"Bad Name":"x"}}}"#;
+        assert!(plan.add(vec![rule(bad_header)], &known).is_err());
+        let bad_status = r#"{"route":"a","action":{"kind":"respond","status":600}}"#;
+        assert!(plan.add(vec![rule(bad_status)], &known).is_err());
+        let redirect = r#"{"route":"a","action":{"kind":"respond","status":302,"headers":{"Location":"http://x/"}}}"#;
+        assert!(plan.add(vec![rule(redirect)], &known).is_ok());
+    }
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        let mut doc = serde_json::json!({"code": 0, "data": {"fileID": 7, "reuse": false, "servers": ["http://a"]}});
+        merge_patch(
+            &mut doc,
+            &serde_json::json!({"data": {"reuse": true, "fileID": 0, "servers": null, "extra": {"x": 1}}}),
+        );
+        assert_eq!(
+            doc,
+            serde_json::json!({"code": 0, "data": {"fileID": 0, "reuse": true, "extra": {"x": 1}}})
+        );
+        merge_patch(&mut doc, &serde_json::json!({"data": []}));
+        assert_eq!(doc, serde_json::json!({"code": 0, "data": []}));
     }
 }

@@ -113,10 +113,14 @@ impl PartBody {
         self.sent.store(0, Ordering::Relaxed);
         let io = |e| Error::io(&self.path, e);
         let mut file = std::fs::File::open(&self.path).map_err(io)?;
+        // A file that lost bytes since it was hashed cannot fill the part: say so instead of sending a short body.
+        if file.metadata().map_err(io)?.len() < self.offset + self.len {
+            return Err(self.shorter());
+        }
         file.seek(SeekFrom::Start(self.offset)).map_err(io)?;
         let file = tokio::fs::File::from_std(file);
         let stream = ReaderStream::with_capacity(file.take(self.len), BODY_CHUNK);
-        Ok(reqwest::Body::wrap_stream(self.counted(stream)))
+        Ok(reqwest::Body::wrap_stream(self.counted(full_length(stream, self.len))))
     }
 
     fn counted<S>(&self, stream: S) -> impl Stream<Item = std::io::Result<Bytes>> + use<S>
@@ -144,9 +148,45 @@ impl PartBody {
 
     fn changed_or(&self, e: std::io::Error) -> Error {
         if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            Error::invalid(self.path.display().to_string(), "the file became shorter after it was hashed")
+            self.shorter()
         } else {
             Error::io(&self.path, e)
         }
     }
+
+    fn shorter(&self) -> Error {
+        Error::invalid(self.path.display().to_string(), "the file became shorter after it was hashed")
+    }
+}
+
+/// Passes `stream` through, ending it with an error when it ends before `len` bytes (the file shrank while
+/// it was read), so the request fails instead of announcing more bytes than it sends.
+fn full_length<S>(stream: S, len: u64) -> impl Stream<Item = std::io::Result<Bytes>>
+where
+    S: Stream<Item = std::io::Result<Bytes>>,
+{
+    let tail = futures::stream::once(futures::future::ready(None));
+    let seen = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&seen);
+    stream
+        .map(move |chunk| {
+            if let Ok(chunk) = &chunk {
+                counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            }
+            Some(chunk)
+        })
+        .chain(tail)
+        .filter_map(move |item| {
+            let short = item.is_none() && seen.load(Ordering::Relaxed) < len;
+            async move {
+                match item {
+                    Some(chunk) => Some(chunk),
+                    None if short => Some(Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the file became shorter after it was hashed",
+                    ))),
+                    None => None,
+                }
+            }
+        })
 }

@@ -6,6 +6,7 @@ mod support;
 
 mod auth;
 mod faults;
+mod hostile;
 mod resume;
 mod rules;
 mod upload;

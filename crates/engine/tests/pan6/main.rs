@@ -4,6 +4,7 @@
 mod common;
 mod support;
 
+mod hostile;
 mod offline;
 mod recovery;
 mod resume;

@@ -112,3 +112,25 @@ async fn name_clashes_fail_unless_overwriting() {
         etag_of(&pattern(MIB + 1, 21))
     );
 }
+
+/// 6pan cannot rename on a clash: "keep both" (the app's default) uploads new names and, on a clash,
+/// fails like `Fail` instead of replacing the file already there.
+#[tokio::test]
+async fn keep_both_never_replaces_and_uploads_new_names() {
+    let cloud = cloud().await;
+    let provider = cloud.pan6(Pan6Api::V2).await;
+    let a = cloud.file("a.bin", MIB, 22);
+    let b = cloud.file("b.bin", MIB + 1, 23);
+    let to = target("/k", "same.bin");
+    let first = upload(&provider, &a, &to, DuplicatePolicy::KeepBoth)
+        .await
+        .expect("a new name uploads");
+    assert_eq!(first.outcome, Outcome::Uploaded);
+    let err = upload(&provider, &b, &to, DuplicatePolicy::KeepBoth).await.expect_err("clash");
+    assert!(matches!(err, pandrop_engine::Error::Conflict { .. }), "{err}");
+    assert_eq!(
+        stored(&cloud, "/k/same.bin").await.expect("stored")["etag"],
+        etag_of(&pattern(MIB, 22)),
+        "the first file stays"
+    );
+}

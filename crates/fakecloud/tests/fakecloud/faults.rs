@@ -227,3 +227,103 @@ async fn plan_mechanics() {
     assert_eq!(stats["routes"], json!({}));
     assert_eq!(stats["slices"], json!({}));
 }
+
+#[tokio::test]
+async fn respond_answers_a_hand_made_reply_without_handling() {
+    let h = Harness::start().await;
+    let token = h.token().await;
+    h.add_faults(json!([
+        { "route": "123pan/mkdir", "action": { "kind": "respond",
+            "body": { "code": 0, "message": "ok", "data": { "dirID": "12" } }, "headers": { "X-Extra": "1" } } },
+        { "route": "123pan/domain", "action": { "kind": "respond", "body": "{\"code\":0,\"data\":[\"ht" } },
+        { "route": "123pan/domain", "action": { "kind": "respond", "status": 302,
+            "headers": { "Location": "http://127.0.0.1:9/elsewhere" } } }
+    ]))
+    .await;
+    let resp = h
+        .http
+        .post(h.url("/upload/v1/file/mkdir"))
+        .header("Platform", "open_platform")
+        .bearer_auth(&token)
+        .json(&json!({ "name": "hand", "parentID": 0 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["x-extra"], "1");
+    assert_eq!(resp.headers()[reqwest::header::CONTENT_TYPE], "application/json");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["data"]["dirID"], "12");
+    // Not handled: the folder can still be made.
+    h.post("/upload/v1/file/mkdir", &token, json!({ "name": "hand", "parentID": 0 }))
+        .await
+        .ok();
+    let text = domain_raw(&h, &token).await.unwrap().text().await.unwrap();
+    assert_eq!(text, "{\"code\":0,\"data\":[\"ht");
+    let no_follow = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = no_follow
+        .get(h.url("/upload/v2/file/domain"))
+        .header("Platform", "open_platform")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FOUND);
+    assert_eq!(resp.headers()[reqwest::header::LOCATION], "http://127.0.0.1:9/elsewhere");
+}
+
+#[tokio::test]
+async fn respond_pads_chunks_and_streams_without_end() {
+    let h = Harness::start().await;
+    let token = h.token().await;
+    h.add_faults(json!([
+        { "route": "123pan/domain", "action": { "kind": "respond", "body": { "code": 0 }, "pad": 1_000_000 } },
+        { "route": "123pan/domain", "action": { "kind": "respond", "body": { "code": 0 }, "pad": 100, "chunked": true } },
+        { "route": "123pan/domain", "action": { "kind": "respond", "body": { "code": 0 }, "endless": true } }
+    ]))
+    .await;
+    let resp = domain_raw(&h, &token).await.unwrap();
+    assert_eq!(resp.content_length(), Some(1_000_010));
+    let body = resp.bytes().await.unwrap();
+    assert_eq!(body.len(), 1_000_010);
+    let parsed: Value = serde_json::from_slice(&body).expect("padding keeps the JSON valid");
+    assert_eq!(parsed["code"], 0);
+
+    let resp = domain_raw(&h, &token).await.unwrap();
+    assert!(resp.headers().get(reqwest::header::CONTENT_LENGTH).is_none());
+    assert_eq!(resp.bytes().await.unwrap().len(), 110);
+
+    let mut resp = domain_raw(&h, &token).await.unwrap();
+    let mut seen = 0usize;
+    while seen < 8 << 20 {
+        seen += resp.chunk().await.unwrap().expect("the body never ends").len();
+    }
+    drop(resp);
+    // The server is still fine after the client hung up.
+    h.get("/upload/v2/file/domain", &token).await.ok();
+}
+
+#[tokio::test]
+async fn rewrite_merges_into_the_handled_answer() {
+    let h = Harness::start().await;
+    let token = h.token().await;
+    h.add_faults(json!([
+        { "route": "123pan/mkdir", "action": { "kind": "rewrite", "merge": { "data": { "dirID": "x", "extra": [1] }, "message": null } } }
+    ]))
+    .await;
+    let a = h
+        .post("/upload/v1/file/mkdir", &token, json!({ "name": "rw", "parentID": 0 }))
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.body["data"]["dirID"], "x");
+    assert_eq!(a.body["data"]["extra"], json!([1]));
+    assert!(a.body.get("message").is_none(), "{:?}", a.body);
+    // Handled: the folder exists now.
+    let again = h
+        .post("/upload/v1/file/mkdir", &token, json!({ "name": "rw", "parentID": 0 }))
+        .await;
+    assert_eq!(again.err(1), "该目录下已经有同名文件夹,无法进行创建");
+}

@@ -35,7 +35,7 @@ struct Envelope<T> {
 }
 
 /// Decodes an envelope and returns its `data`, or the error the envelope (or HTTP status) describes.
-pub(super) fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<Option<T>> {
+pub(crate) fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<Option<T>> {
     let envelope: Envelope<serde_json::Value> = match serde_json::from_slice(body) {
         Ok(env) => env,
         Err(_) if !(200..300).contains(&status) => return Err(Error::from_status(PROVIDER, status, None)),
@@ -47,7 +47,7 @@ pub(super) fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<Op
         }
     };
     if envelope.code != CODE_OK {
-        return Err(error_for(envelope.code, envelope.message));
+        return Err(error_for(envelope.code, crate::error::server_text(&envelope.message)));
     }
     if !(200..300).contains(&status) {
         return Err(Error::from_status(PROVIDER, status, None));
@@ -62,7 +62,7 @@ pub(super) fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<Op
 }
 
 /// Like [`decode`], but `data` must be present.
-pub(super) fn decode_data<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T> {
+pub(crate) fn decode_data<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T> {
     decode(status, body)?.ok_or_else(|| Error::Protocol {
         provider: PROVIDER,
         detail: "reply has no data".into(),
@@ -99,7 +99,7 @@ fn error_for(code: i64, message: String) -> Error {
 }
 
 /// Whether an error is the "still verifying" answer of `upload_complete`.
-pub(super) fn is_verifying(err: &Error) -> bool {
+pub(crate) fn is_verifying(err: &Error) -> bool {
     matches!(err, Error::Api { code, .. } if code.parse() == Ok(CODE_VERIFYING))
 }
 
@@ -115,7 +115,7 @@ pub(super) struct TokenRequest<'a> {
 /// `POST /api/v1/access_token` data.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct TokenReply {
+pub(crate) struct TokenReply {
     pub access_token: String,
     pub expired_at: String,
 }
@@ -138,7 +138,7 @@ pub(super) struct CreateRequest<'a> {
 /// `POST /upload/v2/file/create` data.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct CreateReply {
+pub(crate) struct CreateReply {
     #[serde(rename = "fileID", default)]
     pub file_id: u64,
     #[serde(default)]
@@ -160,7 +160,7 @@ pub(super) struct CompleteRequest<'a> {
 
 /// `upload_complete` and `single/create` data.
 #[derive(Deserialize)]
-pub(super) struct CompleteReply {
+pub(crate) struct CompleteReply {
     #[serde(default)]
     pub completed: bool,
     #[serde(rename = "fileID", default)]
@@ -177,7 +177,7 @@ pub(super) struct MkdirRequest<'a> {
 
 /// `POST /upload/v1/file/mkdir` data.
 #[derive(Deserialize)]
-pub(super) struct MkdirReply {
+pub(crate) struct MkdirReply {
     #[serde(rename = "dirID")]
     pub dir_id: u64,
 }
@@ -185,7 +185,7 @@ pub(super) struct MkdirReply {
 /// `GET /api/v2/file/list` data.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct ListReply {
+pub(crate) struct ListReply {
     pub last_file_id: i64,
     #[serde(default)]
     pub file_list: Vec<ListEntry>,
@@ -194,7 +194,7 @@ pub(super) struct ListReply {
 /// One entry of a listing (note the `fileId` casing of this endpoint, spec §5.2).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct ListEntry {
+pub(crate) struct ListEntry {
     pub file_id: u64,
     pub filename: String,
     #[serde(rename = "type")]
@@ -209,12 +209,12 @@ pub(super) struct ListEntry {
 
 impl ListEntry {
     /// A live (not trashed) folder.
-    pub(super) fn is_live_folder(&self) -> bool {
+    pub(crate) fn is_live_folder(&self) -> bool {
         self.kind == 1 && self.trashed == 0
     }
 
     /// A live (not trashed) file.
-    pub(super) fn is_live_file(&self) -> bool {
+    pub(crate) fn is_live_file(&self) -> bool {
         self.kind == 0 && self.trashed == 0
     }
 }

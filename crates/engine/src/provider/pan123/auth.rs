@@ -73,7 +73,7 @@ pub(super) fn bearer(token: &IssuedToken) -> String {
 }
 
 /// Parses `expiredAt` (RFC 3339 with offset, spec §2.2).
-pub(super) fn parse_expiry(text: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_expiry(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
 }
 

@@ -247,13 +247,22 @@ pub(super) fn join(base: &Url, path: &str) -> Result<Url> {
 }
 
 /// Accepts an upload host from the server only if it is plain HTTP(S) (never `file:` or another scheme).
-pub(super) fn upload_host(text: &str) -> Result<Url> {
+pub(crate) fn upload_host(text: &str) -> Result<Url> {
     match Url::parse(text) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
         _ => Err(Error::Protocol {
             provider: PROVIDER,
-            detail: format!("upload host {text:?} is not an http(s) URL"),
+            detail: format!("upload host {} is not an http(s) URL", shown(text)),
         }),
+    }
+}
+
+/// A server-supplied text for an error message: quoted, and cut short (a hostile server may send megabytes).
+pub(super) fn shown(text: &str) -> String {
+    const MAX: usize = 80;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{:?}…", &text[..cut]),
+        None => format!("{text:?}"),
     }
 }
 
@@ -281,5 +290,10 @@ mod tests {
         assert!(upload_host("file:///etc/passwd").is_err());
         assert!(upload_host("ftp://x").is_err());
         assert!(upload_host("not a url").is_err());
+        assert!(upload_host("javascript:alert(1)").is_err());
+        assert!(upload_host("").is_err());
+        let long = format!("ftp://{}", "x".repeat(10_000));
+        let err = upload_host(&long).unwrap_err().to_string();
+        assert!(err.len() < 300, "{err}");
     }
 }

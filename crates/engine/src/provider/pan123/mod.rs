@@ -4,9 +4,9 @@
 //! whose slices go in parallel to one of the returned `servers`; `upload_complete` is then polled. Files up to
 //! [`Pan123Config::single_step_max`] use the single-step upload instead.
 
-mod api;
-mod auth;
-mod client;
+pub(crate) mod api;
+pub(crate) mod auth;
+pub(crate) mod client;
 mod dirs;
 mod names;
 mod session;
@@ -53,6 +53,9 @@ pub struct Pan123Config {
     pub retry: RetryPolicy,
     /// Interval between `upload_complete` polls (1 s per the docs).
     pub poll_interval: Duration,
+    /// How long `upload_complete` may keep answering "still verifying"; `None` scales it with the size
+    /// (five minutes plus one per GB).
+    pub completion_deadline: Option<Duration>,
 }
 
 impl Pan123Config {
@@ -66,6 +69,7 @@ impl Pan123Config {
             use_contain_dir: false,
             retry: RetryPolicy::default(),
             poll_interval: Duration::from_secs(1),
+            completion_deadline: None,
         }
     }
 }
@@ -265,10 +269,18 @@ impl CloudProvider for Pan123 {
                 detail: "create returned a zero sliceSize".into(),
             });
         }
-        // Any listed server will do (seed 004); without one, ask for the upload domain (spec §3.4).
-        let server = match reply.servers.first() {
-            Some(server) => upload_host(server)?,
-            None => self.upload_domain().await?,
+        // Any listed server will do (seed 004), as long as it is an http(s) one; without any, ask for the
+        // upload domain (spec §3.4). A list of nothing but unusable entries is a broken answer.
+        let server = match reply.servers.as_slice() {
+            [] => self.upload_domain().await?,
+            servers => servers.iter().find_map(|s| upload_host(s).ok()).ok_or_else(|| Error::Protocol {
+                provider: PROVIDER,
+                detail: format!(
+                    "none of the {} upload servers create listed is an http(s) URL (the first is {})",
+                    servers.len(),
+                    client::shown(&servers[0])
+                ),
+            })?,
         };
         Ok(Begin::Upload(Box::new(SliceSession {
             api: Arc::clone(&self.api),
@@ -279,6 +291,7 @@ impl CloudProvider for Pan123 {
             md5: md5.to_owned(),
             part_name: target.name.clone(),
             poll_interval: self.config.poll_interval,
+            completion_deadline: self.config.completion_deadline,
         })))
     }
 
@@ -308,6 +321,7 @@ impl CloudProvider for Pan123 {
             md5: state.md5,
             part_name: target.name.clone(),
             poll_interval: self.config.poll_interval,
+            completion_deadline: self.config.completion_deadline,
         }))))
     }
 }

@@ -30,6 +30,7 @@ pub(super) struct SliceSession {
     pub md5: String,
     pub part_name: String,
     pub poll_interval: Duration,
+    pub completion_deadline: Option<Duration>,
 }
 
 /// What a chunked upload saves to continue after a restart (spec §4.2: the same `preuploadID`, only the
@@ -75,7 +76,8 @@ impl UploadSession for SliceSession {
     /// Polls `upload_complete` every `poll_interval` until `completed` with a non-zero `fileID`, treating
     /// 20103 like `completed: false`, within a deadline that grows with the file size.
     async fn complete(&self) -> Result<RemoteFile> {
-        let deadline = Instant::now() + completion_deadline(self.size);
+        let wait = self.completion_deadline.unwrap_or_else(|| completion_deadline(self.size));
+        let deadline = Instant::now() + wait;
         loop {
             match self.api.complete(&self.preupload_id).await {
                 Ok(CompleteReply { completed: true, file_id }) if file_id != 0 => {
@@ -97,7 +99,7 @@ impl UploadSession for SliceSession {
             if Instant::now() + self.poll_interval > deadline {
                 return Err(Error::Timeout {
                     provider: PROVIDER,
-                    what: "the cloud to finish verifying the uploaded file".into(),
+                    what: format!("the cloud to finish verifying the uploaded file ({} s)", wait.as_secs_f32()),
                 });
             }
             tokio::time::sleep(self.poll_interval).await;

@@ -34,7 +34,7 @@ struct Envelope {
 }
 
 /// The `result` of a successful envelope, or the error it describes. `subject` names what was asked for.
-pub(super) fn decode(http_status: u16, body: &[u8], subject: &str) -> Result<Value> {
+pub(crate) fn decode(http_status: u16, body: &[u8], subject: &str) -> Result<Value> {
     let envelope: Envelope = match serde_json::from_slice(body) {
         Ok(e) => e,
         Err(_) if http_status == 401 => return Err(auth("the session token was refused (HTTP 401)".into())),
@@ -54,7 +54,7 @@ pub(super) fn decode(http_status: u16, body: &[u8], subject: &str) -> Result<Val
         Some(other) => other.to_string(),
         None => format!("HTTP_{http_status}"),
     };
-    let message = envelope.message.unwrap_or_else(|| code.clone());
+    let message = envelope.message.map_or_else(|| code.clone(), |m| crate::error::server_text(&m));
     if http_status == 401 || AUTH_CODES.contains(&code.as_str()) {
         return Err(auth(format!("{message} ({code}); log in again")));
     }
@@ -82,7 +82,7 @@ pub(super) fn decode(http_status: u16, body: &[u8], subject: &str) -> Result<Val
 }
 
 /// The body's rotated session token (v1 only).
-pub(super) fn body_token(body: &[u8]) -> Option<String> {
+pub(crate) fn body_token(body: &[u8]) -> Option<String> {
     #[derive(Deserialize)]
     struct WithToken {
         token: Option<String>,

@@ -6,7 +6,7 @@
 //! newer one, which replaces the stored one ([`Pan6::session_token`] tells the newest).
 
 mod client;
-mod envelope;
+pub(crate) mod envelope;
 mod login;
 mod offline;
 
@@ -177,12 +177,14 @@ impl Pan6 {
         Ok(None)
     }
 
-    fn token_flow(&self, target: &RemoteTarget, etag: &str, policy: DuplicatePolicy) -> Arc<TokenFlow> {
+    fn token_flow(&self, target: &RemoteTarget, etag: &str, size: u64, policy: DuplicatePolicy) -> Arc<TokenFlow> {
         Arc::new(TokenFlow {
             api: Arc::clone(&self.api),
             path: self.token_path(),
             request: self.token_request(target, etag, policy),
             subject: target.full_path(),
+            etag: etag.to_owned(),
+            size,
         })
     }
 
@@ -223,18 +225,18 @@ impl CloudProvider for Pan6 {
     }
 
     async fn begin(&self, file: &LocalFile, target: &RemoteTarget, policy: DuplicatePolicy) -> Result<Begin> {
-        if policy == DuplicatePolicy::KeepBoth {
-            return Err(Error::invalid(
-                target.full_path(),
-                "6pan cannot keep both files on a name clash; choose overwrite or fail",
-            ));
-        }
+        // 6pan cannot rename on a clash. "Keep both" (the app's default) still means "never replace": the
+        // upload goes ahead and only a real clash fails it, as under `Fail`.
+        let policy = match policy {
+            DuplicatePolicy::KeepBoth => DuplicatePolicy::Fail,
+            other => other,
+        };
         let etag = file
             .digest
             .etag
             .clone()
             .ok_or_else(|| Error::invalid(file.path.display().to_string(), "the file was not hashed"))?;
-        let completion = self.token_flow(target, &etag, policy);
+        let completion = self.token_flow(target, &etag, file.size, policy);
         let grant = match completion.renew().await {
             Ok(Renewal::Done(remote)) => return Ok(Begin::Instant(remote)),
             Ok(Renewal::Grant(grant)) => grant,
@@ -288,7 +290,7 @@ impl CloudProvider for Pan6 {
         if state.size != file.size || file.digest.etag.as_deref() != Some(state.etag.as_str()) {
             return Ok(None);
         }
-        let completion = self.token_flow(target, &state.etag, policy);
+        let completion = self.token_flow(target, &state.etag, file.size, policy);
         let grant = match completion.renew().await? {
             Renewal::Done(remote) => return Ok(Some(Begin::Instant(remote))),
             Renewal::Grant(grant) => grant,
@@ -315,6 +317,9 @@ struct TokenFlow {
     path: &'static str,
     request: Value,
     subject: String,
+    /// The file's etag and size, which an instant hit must match.
+    etag: String,
+    size: u64,
 }
 
 #[async_trait]
@@ -324,46 +329,98 @@ impl Completion for TokenFlow {
     }
 
     fn parse_callback(&self, body: &str) -> Result<CallbackFile> {
-        let result = envelope::decode(200, body.as_bytes(), &self.subject)?;
-        file_of(&result).map(|remote| CallbackFile {
-            remote,
-            hash: envelope::text_field(&result, "hash").or_else(|| envelope::text_field(&result, "storeId")),
-        })
+        callback_file(body, &self.subject)
     }
 
     /// The token request: a hit is the finished file, a miss a grant to upload with.
     async fn renew(&self) -> Result<Renewal> {
         let result = self.api.call(self.path, &self.request, &self.subject).await?;
-        // v1 answers a hit with the file itself (it has a uuid); v2 sets hashCached and nests the file.
-        if result.get("hashCached").and_then(Value::as_bool) == Some(true) {
-            return file_of(result.get("file").unwrap_or(&Value::Null)).map(Renewal::Done);
-        }
-        if result.get("uuid").is_some() {
-            return file_of(&result).map(Renewal::Done);
-        }
-        let info = result.get("uploadInfo").unwrap_or(&result);
-        let token = envelope::text_field(info, "uploadToken").or_else(|| envelope::text_field(info, "token"));
-        let url = envelope::text_field(info, "uploadUrl");
-        match (token, url) {
-            (Some(token), Some(url)) => Ok(Renewal::Grant(UploadGrant {
-                url: upload_host(&url)?,
-                token: SecretString::from(token),
-            })),
-            _ => Err(Error::Protocol {
-                provider: PROVIDER,
-                detail: "the token reply has neither a file nor an upload token and URL".into(),
-            }),
+        match renewal_of(&result)? {
+            Renewal::Done(remote) => check_hit(&result, remote, &self.etag, self.size).map(Renewal::Done),
+            grant => Ok(grant),
         }
     }
 }
 
-/// The id of a 6pan file object: v1 `uuid`, v2 `identity`.
+/// Reads the body 6pan's WCS callback returned (its envelope around the new file); `subject` names the file.
+pub(crate) fn callback_file(body: &str, subject: &str) -> Result<CallbackFile> {
+    let result = envelope::decode(200, body.as_bytes(), subject)?;
+    file_of(&result).map(|remote| CallbackFile {
+        remote,
+        hash: hash_of(&result),
+        size: size_of(&result),
+    })
+}
+
+/// Checks the file of an instant hit against what was asked for: a cloud that answers a hit for another hash
+/// or size would otherwise make a wrong file count as uploaded.
+fn check_hit(result: &Value, remote: RemoteFile, etag: &str, size: u64) -> Result<RemoteFile> {
+    let file = if result.get("hashCached").and_then(Value::as_bool) == Some(true) {
+        result.get("file").unwrap_or(&Value::Null)
+    } else {
+        result
+    };
+    if let Some(hash) = hash_of(file).filter(|h| h != etag) {
+        return Err(Error::Integrity {
+            provider: PROVIDER,
+            detail: format!("the instant upload named a file with hash {hash:.64}, not the local etag {etag}"),
+        });
+    }
+    if let Some(stated) = size_of(file).filter(|s| *s != size) {
+        return Err(Error::Integrity {
+            provider: PROVIDER,
+            detail: format!("the instant upload named a file of {stated} bytes, not {size}"),
+        });
+    }
+    Ok(RemoteFile { size, ..remote })
+}
+
+/// The content hash a file object states: v2 `hash`, v1 `storeId`.
+fn hash_of(file: &Value) -> Option<String> {
+    envelope::text_field(file, "hash").or_else(|| envelope::text_field(file, "storeId"))
+}
+
+/// The size a file object states, as a number or a string of digits.
+fn size_of(file: &Value) -> Option<u64> {
+    match file.get("size")? {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Reads the `result` of a token request: a hit is the finished file, a miss a grant to upload with.
+pub(crate) fn renewal_of(result: &Value) -> Result<Renewal> {
+    // v1 answers a hit with the file itself (it has a uuid); v2 sets hashCached and nests the file.
+    if result.get("hashCached").and_then(Value::as_bool) == Some(true) {
+        return file_of(result.get("file").unwrap_or(&Value::Null)).map(Renewal::Done);
+    }
+    if result.get("uuid").is_some() {
+        return file_of(result).map(Renewal::Done);
+    }
+    let info = result.get("uploadInfo").unwrap_or(result);
+    let token = envelope::text_field(info, "uploadToken").or_else(|| envelope::text_field(info, "token"));
+    let url = envelope::text_field(info, "uploadUrl");
+    match (token, url) {
+        (Some(token), Some(url)) => Ok(Renewal::Grant(UploadGrant {
+            url: upload_host(&url)?,
+            token: SecretString::from(token),
+        })),
+        _ => Err(Error::Protocol {
+            provider: PROVIDER,
+            detail: "the token reply has neither a file nor an upload token and URL".into(),
+        }),
+    }
+}
+
+/// The id of a 6pan file object: v1 `uuid`, v2 `identity`, a non-empty string (a number or `0` is not an id).
 fn file_of(value: &Value) -> Result<RemoteFile> {
-    let id = envelope::text_field(value, "uuid").or_else(|| envelope::text_field(value, "identity"));
-    let size = value.get("size").and_then(Value::as_u64).unwrap_or(0);
-    id.map(|id| RemoteFile { id, size }).ok_or_else(|| Error::Protocol {
+    let text = |key| value.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
+    let id = text("uuid").or_else(|| text("identity"));
+    let size = size_of(value).unwrap_or(0);
+    id.map(|id| RemoteFile { id: id.to_owned(), size }).ok_or_else(|| Error::Protocol {
         provider: PROVIDER,
-        detail: "the file object has no uuid or identity".into(),
+        detail: "the file object has no uuid or identity string".into(),
     })
 }
 

@@ -80,9 +80,9 @@ impl FormSession {
         .await
     }
 
-    fn finish(&self, body: &[u8]) -> Result<RemoteFile> {
+    pub(crate) fn finish(&self, body: &[u8]) -> Result<RemoteFile> {
         let text = callback_text(body)?;
-        check_callback(self.completion.parse_callback(&text)?, &self.etag)
+        check_callback(self.completion.parse_callback(&text)?, &self.etag, self.size)
     }
 }
 

@@ -7,7 +7,7 @@
 //! What is 6pan-specific (reading `response`, asking for a fresh token) comes in through [`Completion`].
 
 mod form;
-mod reply;
+pub(crate) mod reply;
 mod slice;
 
 use async_trait::async_trait;
@@ -68,6 +68,8 @@ pub(crate) struct CallbackFile {
     pub remote: RemoteFile,
     /// The content hash the cloud recorded, when it says.
     pub hash: Option<String>,
+    /// The size the cloud recorded, when it says.
+    pub size: Option<u64>,
 }
 
 /// What asking the cloud again produced.

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 
 /// A `mkblk` / `bput` receipt.
 #[derive(Debug, Deserialize)]
-pub(super) struct ChunkReceipt {
+pub(crate) struct ChunkReceipt {
     pub ctx: String,
     #[serde(default)]
     pub checksum: Option<String>,
@@ -18,7 +18,7 @@ pub(super) struct ChunkReceipt {
 
 /// A `mkfile` result (with a callback: `response` is the callback server's body).
 #[derive(Debug, Deserialize)]
-pub(super) struct MkfileResult {
+pub(crate) struct MkfileResult {
     pub hash: String,
     #[serde(default)]
     pub response: Option<String>,
@@ -26,7 +26,7 @@ pub(super) struct MkfileResult {
 
 /// How to react to a failed WCS call.
 #[derive(Debug)]
-pub(super) enum Failure {
+pub(crate) enum Failure {
     /// 701, 412 before mkfile, or a receipt that does not match what was sent: send the block again.
     RedoBlock(Error),
     /// 412 at mkfile: the blocks could not be assembled; send the file again.
@@ -56,14 +56,14 @@ impl From<Error> for Failure {
 
 /// Which call a status came from; 412 means different things at mkfile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Call {
+pub(crate) enum Call {
     Chunk,
     Mkfile,
     Form,
 }
 
 /// Maps a non-200 reply (status and body) to the reaction §6 prescribes.
-pub(super) fn failure(call: Call, status: u16, body: &[u8]) -> Failure {
+pub(crate) fn failure(call: Call, status: u16, body: &[u8]) -> Failure {
     let (code, message) = error_body(status, body);
     let err = |retryable| Error::Api {
         provider: PROVIDER,
@@ -108,12 +108,14 @@ fn error_body(status: u16, body: &[u8]) -> (u32, String) {
         .and_then(|c| c.as_u64().or_else(|| c.as_str().and_then(|s| s.trim().parse().ok())))
         .and_then(|c| u32::try_from(c).ok())
         .unwrap_or(u32::from(status));
-    let message = parsed.and_then(|b| b.message).unwrap_or_else(|| format!("HTTP {status}"));
+    let message = parsed
+        .and_then(|b| b.message)
+        .map_or_else(|| format!("HTTP {status}"), |m| crate::error::server_text(&m));
     (code, message)
 }
 
 /// Parses a 200 reply as JSON of type `T`.
-pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
     serde_json::from_slice(body).map_err(|e| Error::Protocol {
         provider: PROVIDER,
         detail: format!("unreadable reply: {e}"),

@@ -274,15 +274,19 @@ impl SliceSession {
     }
 
     /// Checks mkfile's answer: its hash must be ours, and the callback body must name a file.
-    fn finish(&self, result: MkfileResult) -> Result<RemoteFile> {
+    pub(crate) fn finish(&self, result: MkfileResult) -> Result<RemoteFile> {
         if result.hash != self.etag {
             return Err(Error::Integrity {
                 provider: PROVIDER,
-                detail: format!("the assembled file's hash {} is not the local etag {}", result.hash, self.etag),
+                detail: format!(
+                    "the assembled file's hash {} is not the local etag {}",
+                    shown(&result.hash),
+                    self.etag
+                ),
             });
         }
         let body = result.response.ok_or_else(|| protocol("mkfile returned no callback response"))?;
-        check_callback(self.completion.parse_callback(&body)?, &self.etag)
+        check_callback(self.completion.parse_callback(&body)?, &self.etag, self.size)
     }
 }
 
@@ -394,14 +398,29 @@ pub(super) async fn send(call: Call, req: reqwest::RequestBuilder) -> Result<Res
     }
 }
 
-/// Checks the callback's file against the local etag, when the callback states a hash.
-pub(super) fn check_callback(file: CallbackFile, etag: &str) -> Result<RemoteFile> {
-    match file.hash {
-        Some(hash) if hash != etag => Err(Error::Integrity {
+/// Checks the callback's file against the local etag and size, as far as the callback states them.
+pub(super) fn check_callback(file: CallbackFile, etag: &str, size: u64) -> Result<RemoteFile> {
+    if let Some(hash) = file.hash.as_deref().filter(|h| *h != etag) {
+        return Err(Error::Integrity {
             provider: PROVIDER,
-            detail: format!("the cloud registered hash {hash}, not the local etag {etag}"),
-        }),
-        _ => Ok(file.remote),
+            detail: format!("the cloud registered hash {}, not the local etag {etag}", shown(hash)),
+        });
+    }
+    if let Some(stated) = file.size.filter(|s| *s != size) {
+        return Err(Error::Integrity {
+            provider: PROVIDER,
+            detail: format!("the cloud registered {stated} bytes, not the {size} bytes sent"),
+        });
+    }
+    Ok(RemoteFile { size, ..file.remote })
+}
+
+/// A server-supplied text for an error message: quoted, and cut short (a hostile server may send megabytes).
+pub(super) fn shown(text: &str) -> String {
+    const MAX: usize = 80;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{:?}…", &text[..cut]),
+        None => format!("{text:?}"),
     }
 }
 
