@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use pandrop_engine::provider::{CloudProvider, DuplicatePolicy};
 use pandrop_engine::queue::{Limits, ProviderSource, Queue};
-use pandrop_engine::store::{MoveTo, NewTask, Profile, ProviderKind, Store, Task, TaskId, TaskState};
+use pandrop_engine::store::{MoveTo, NewTask, Profile, ProviderKind, RunLock, Store, Task, TaskId, TaskState};
 use pandrop_engine::transfer;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -172,7 +172,8 @@ struct RunArgs {
 
 /// Runs a `queue` subcommand; returns whether everything it was asked to do was done.
 pub(crate) async fn run(args: QueueArgs, verbose: bool) -> Result<bool, CliError> {
-    let store = Arc::new(open_store(args.data_dir)?);
+    let path = store_path(args.data_dir)?;
+    let store = Arc::new(open_store(&path)?);
     match args.command {
         QueueCommand::Add(add) => add_tasks(&store, add),
         QueueCommand::List { json } => list(&store, json),
@@ -206,21 +207,31 @@ pub(crate) async fn run(args: QueueArgs, verbose: bool) -> Result<bool, CliError
             println!("{n} finished task(s) removed");
             Ok(true)
         }
-        QueueCommand::Run(run) => run_queue(store, run, verbose).await,
+        QueueCommand::Run(run) => {
+            // One runner per store: a second one would take the first one's tasks and send them again.
+            let _lock = RunLock::acquire(&path).map_err(anyhow::Error::from)?;
+            run_queue(store, run, verbose).await
+        }
     }
 }
 
-/// Opens (creating if needed) the store in `data_dir`, by default `<user data dir>/PanDrop`.
-fn open_store(data_dir: Option<PathBuf>) -> Result<Store, CliError> {
+/// The store file in `data_dir`, by default `<user data dir>/PanDrop`.
+fn store_path(data_dir: Option<PathBuf>) -> Result<PathBuf, CliError> {
     let dir = match data_dir {
         Some(dir) => dir,
         None => directories::ProjectDirs::from("", "", "PanDrop")
             .map(|d| d.data_dir().to_path_buf())
             .ok_or_else(|| CliError::Usage("this system has no user data folder; pass --data-dir".into()))?,
     };
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating the data folder {}", dir.display()))?;
-    let path = dir.join(STORE_FILE);
-    Ok(Store::open(&path).with_context(|| format!("opening the queue store {}", path.display()))?)
+    Ok(dir.join(STORE_FILE))
+}
+
+/// Opens (creating it and its folder if needed) the store at `path`.
+fn open_store(path: &Path) -> Result<Store, CliError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating the data folder {}", dir.display()))?;
+    }
+    Ok(Store::open(path).with_context(|| format!("opening the queue store {}", path.display()))?)
 }
 
 fn provider_kind(arg: ProviderArg) -> ProviderKind {
@@ -508,9 +519,19 @@ async fn run_queue(store: Arc<Store>, args: RunArgs, verbose: bool) -> Result<bo
         .map_err(anyhow::Error::from)?;
     let output = Output::new(args.json);
     let outcome = drive(&queue, &output, &runnable, async |id| report(&store, &output, id)).await;
+    let store_failure = queue.store_failure();
     queue.shutdown().await;
     for conn in connections {
         conn.close(verbose).await?;
+    }
+    if let Some(err) = store_failure {
+        return Err(anyhow::Error::from(err)
+            .context(format!(
+                "the queue store {} stopped taking writes (is its disk full or its folder read-only?); no further upload was started, \
+                 what finished before stays recorded, and the rest continues with the next `queue run`",
+                store.path().map_or_else(|| "in memory".to_owned(), |p| p.display().to_string())
+            ))
+            .into());
     }
     match outcome? {
         Ending::Interrupted => {

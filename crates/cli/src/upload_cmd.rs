@@ -162,8 +162,17 @@ pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliErro
         offline_to: args.offline_to.as_deref(),
     };
     let outcome = drive(&queue, &output, &tasks, async |id| reporter.report(id).await).await;
+    let store_failure = queue.store_failure();
     queue.shutdown().await;
     conn.close(verbose).await?;
+    if let Some(err) = store_failure {
+        return Err(anyhow::Error::from(err)
+            .context(format!(
+                "this upload's queue store in {} stopped taking writes (is the disk full?); no further upload was started",
+                private.path().display()
+            ))
+            .into());
+    }
     match outcome? {
         Ending::Interrupted => Err(CliError::Interrupted),
         Ending::Idle { failed } => Ok(all_ok && failed == 0),

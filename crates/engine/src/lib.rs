@@ -6,6 +6,8 @@
 
 pub mod accounts;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod hash;
 pub mod http;
 pub mod provider;

@@ -99,6 +99,7 @@ pub struct Queue {
     commands: mpsc::UnboundedSender<Command>,
     events: broadcast::Sender<QueueEvent>,
     idle: watch::Receiver<bool>,
+    store_failure: Arc<std::sync::Mutex<Option<String>>>,
     owner: Arc<Owner>,
 }
 
@@ -125,18 +126,37 @@ impl Queue {
         let (events, _) = broadcast::channel(1024);
         let (idle_tx, idle) = watch::channel(false);
         let cancel = CancellationToken::new();
-        let scheduler = scheduler::Scheduler::new(Arc::clone(&store), providers, limits, events.clone(), idle_tx, cancel.clone());
+        let store_failure = Arc::new(std::sync::Mutex::new(None));
+        let scheduler = scheduler::Scheduler::new(
+            Arc::clone(&store),
+            providers,
+            limits,
+            events.clone(),
+            idle_tx,
+            cancel.clone(),
+            Arc::clone(&store_failure),
+        );
         let handle = tokio::spawn(scheduler.run(rx));
         Ok(Self {
             store,
             commands,
             events,
             idle,
+            store_failure,
             owner: Arc::new(Owner {
                 cancel,
                 handle: std::sync::Mutex::new(Some(handle)),
             }),
         })
+    }
+
+    /// Why the store stopped taking the queue's writes (a full disk, a folder made read-only), if it did.
+    ///
+    /// The queue then starts no further task, since it could not record how it went, and counts as idle once
+    /// the running ones end: what finished before stays recorded and the rest waits for the next start.
+    pub fn store_failure(&self) -> Option<Error> {
+        let failure = self.store_failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        failure.as_ref().map(|message| Error::Store { message: message.clone() })
     }
 
     /// Adds tasks at the bottom of the queue.

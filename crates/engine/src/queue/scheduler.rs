@@ -55,6 +55,8 @@ pub(super) struct Scheduler {
     /// The last state saved for each running task.
     phases: HashMap<TaskId, TaskState>,
     last_save: Instant,
+    /// The first write the store refused; no task starts after one.
+    store_failure: Arc<Mutex<Option<String>>>,
 }
 
 impl Scheduler {
@@ -65,6 +67,7 @@ impl Scheduler {
         events: broadcast::Sender<QueueEvent>,
         idle: watch::Sender<bool>,
         cancel: CancellationToken,
+        store_failure: Arc<Mutex<Option<String>>>,
     ) -> Self {
         Self {
             store,
@@ -86,6 +89,7 @@ impl Scheduler {
             not_before: HashMap::new(),
             phases: HashMap::new(),
             last_save: Instant::now(),
+            store_failure,
         }
     }
 
@@ -116,6 +120,9 @@ impl Scheduler {
     /// Starts queued tasks while there is room: every upload slot, plus the hashing slots so hashing runs
     /// ahead of uploads.
     async fn fill(&mut self) -> Result<()> {
+        if self.store_failed() {
+            return Ok(());
+        }
         let room = (self.limits.files + self.limits.hashing).saturating_sub(self.running.len());
         if room == 0 {
             return Ok(());
@@ -199,7 +206,10 @@ impl Scheduler {
                 let remote = report.remote.id.clone();
                 match blocking(&self.store, move |s| s.finish(id, state, &remote)).await {
                     Ok(()) => self.emit(id, state),
-                    Err(e) => tracing::error!(task = %id, error = %e, "cannot record a finished upload"),
+                    Err(e) => {
+                        tracing::error!(task = %id, error = %e, "cannot record a finished upload");
+                        self.note_store_failure(&e);
+                    }
                 }
             }
             (Err(_), Some(Stop::Pause)) => self.set(id, TaskState::Paused, None).await,
@@ -361,7 +371,8 @@ impl Scheduler {
     }
 
     async fn update_idle(&mut self) {
-        let idle = self.running.is_empty() && blocking(&self.store, |s| s.next_queued(1)).await.is_ok_and(|q| q.is_empty());
+        let idle = self.running.is_empty()
+            && (self.store_failed() || blocking(&self.store, |s| s.next_queued(1)).await.is_ok_and(|q| q.is_empty()));
         self.idle.send_if_modified(|was| std::mem::replace(was, idle) != idle);
     }
 
@@ -410,8 +421,30 @@ impl Scheduler {
     async fn set(&mut self, id: TaskId, state: TaskState, error: Option<TaskError>) {
         match blocking(&self.store, move |s| s.set_state(id, state, error.as_ref())).await {
             Ok(()) => self.emit(id, state),
-            Err(e) => tracing::error!(task = %id, error = %e, "cannot save a task's state"),
+            Err(e) => {
+                tracing::error!(task = %id, error = %e, "cannot save a task's state");
+                self.note_store_failure(&e);
+            }
         }
+    }
+
+    /// Remembers the first refused write: from then on no task starts, since none could be recorded.
+    fn note_store_failure(&self, err: &Error) {
+        let mut failure = self.store_failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if failure.is_none() {
+            let message = match err {
+                Error::Store { message } => message.clone(),
+                other => other.to_string(),
+            };
+            *failure = Some(message);
+        }
+    }
+
+    fn store_failed(&self) -> bool {
+        self.store_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some()
     }
 
     fn emit(&self, id: TaskId, state: TaskState) {

@@ -36,6 +36,7 @@ mod parts;
 mod profiles;
 mod prune;
 mod reorder;
+mod run_lock;
 mod tasks;
 
 pub use hash_cache::FileKey;
@@ -43,6 +44,7 @@ pub use history::HistoryEntry;
 pub use parts::ResumeRecord;
 pub use profiles::{Profile, ProviderKind};
 pub use prune::{PruneReport, PruneRule};
+pub use run_lock::RunLock;
 pub use tasks::{MoveTo, NewTask, Task, TaskError, TaskId, TaskState};
 
 use rusqlite::types::{Type, Value, ValueRef};
@@ -108,6 +110,11 @@ impl Store {
     pub fn with_clock(mut self, clock: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
         self.clock = Box::new(clock);
         self
+    }
+
+    /// The database file; `None` for a store in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// The schema version of the open database (the number of migrations applied).

@@ -255,11 +255,18 @@ fn task_in(conn: &Connection, id: TaskId) -> Result<Option<Task>> {
         .context(format_args!("reading task {id}"))
 }
 
-/// Runs a single-row UPDATE on a task and turns "no row changed" into [`no_such_task`].
+/// Runs a single-row UPDATE on a task that leaves finished (`Done` / `Instant`) tasks alone, and turns "no row
+/// changed" into [`no_such_task`], or into a refusal when the task is there but finished.
 fn update_one(conn: &Connection, id: TaskId, doing: fmt::Arguments<'_>, sql: &str, params: impl rusqlite::Params) -> Result<()> {
     let changed = conn.execute(sql, params).context(doing)?;
     if changed == 0 {
-        return Err(no_such_task(id));
+        return Err(match task_in(conn, id)? {
+            Some(task) => Error::invalid(
+                format!("task {id}"),
+                format!("is {}: a finished upload keeps its state and progress", task.state),
+            ),
+            None => no_such_task(id),
+        });
     }
     Ok(())
 }
@@ -354,7 +361,9 @@ impl Store {
     /// Moves a task to another state and records why it failed (`error`; `None` clears a previous error).
     ///
     /// `Done` and `Instant` are refused with [`Error::InvalidInput`]: a task finishes through
-    /// [`Store::finish`], which also records the remote id and the history row.
+    /// [`Store::finish`], which also records the remote id and the history row. For the same reason a task
+    /// that is `Done` or `Instant` is refused too: it stays finished (until it is removed), so a late or stale
+    /// change (another process acting on what it read a moment ago) cannot queue an uploaded file again.
     pub fn set_state(&self, id: TaskId, state: TaskState, error: Option<&TaskError>) -> Result<()> {
         if matches!(state, TaskState::Done | TaskState::Instant) {
             return Err(Error::invalid(
@@ -368,13 +377,16 @@ impl Store {
                 conn,
                 id,
                 format_args!("setting task {id} to {state}"),
-                "UPDATE tasks SET state = ?1, error_code = ?2, error_message = ?3, updated_at = ?4 WHERE id = ?5",
+                "UPDATE tasks SET state = ?1, error_code = ?2, error_message = ?3, updated_at = ?4
+                 WHERE id = ?5 AND state NOT IN ('done', 'instant')",
                 params![state.as_str(), error.map(|e| &e.code), error.map(|e| &e.message), now, id.0],
             )
         })
     }
 
     /// Records how many bytes of the task the cloud has acknowledged.
+    ///
+    /// Refused with [`Error::InvalidInput`] for a task that is `Done` or `Instant`: its count is its size.
     pub fn set_progress(&self, id: TaskId, bytes_done: u64) -> Result<()> {
         let now = self.now();
         self.run(|conn| {
@@ -382,7 +394,7 @@ impl Store {
                 conn,
                 id,
                 format_args!("saving the progress of task {id}"),
-                "UPDATE tasks SET bytes_done = ?1, updated_at = ?2 WHERE id = ?3",
+                "UPDATE tasks SET bytes_done = ?1, updated_at = ?2 WHERE id = ?3 AND state NOT IN ('done', 'instant')",
                 params![bytes_done, now, id.0],
             )
         })
@@ -602,6 +614,56 @@ mod tests {
         assert_eq!(TaskId(7).to_string(), "7");
         assert_eq!(serde_json::to_string(&TaskId(7)).unwrap(), "7");
         assert_eq!(serde_json::from_str::<TaskId>("8").unwrap(), TaskId(8));
+    }
+
+    /// Found by the `queue_store` fuzz target: a state or progress write after `finish` used to succeed,
+    /// leaving a `Done` task short of its size or putting an uploaded file back in the queue.
+    #[test]
+    fn finished_tasks_keep_their_state_and_progress() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .upsert_profile(&super::super::Profile {
+                id: "p".into(),
+                provider: super::super::ProviderKind::Pan123,
+                name: "p".into(),
+                endpoint: "sandbox".into(),
+                default_dir: "/".into(),
+                settings: serde_json::json!({}),
+            })
+            .unwrap();
+        let task = |name: &str| NewTask {
+            profile_id: "p".into(),
+            local_path: PathBuf::from(format!("/data/{name}")),
+            target: RemoteTarget {
+                dir: "/".into(),
+                name: name.into(),
+            },
+            duplicate: DuplicatePolicy::Fail,
+            size: 10,
+        };
+        let ids = store.add_tasks(&[task("a"), task("b")]).unwrap();
+        store.finish(ids[0], TaskState::Done, "r1").unwrap();
+        store.finish(ids[1], TaskState::Instant, "r2").unwrap();
+        for id in ids.iter().copied() {
+            for state in [TaskState::Queued, TaskState::Failed, TaskState::Cancelled, TaskState::Uploading] {
+                let err = store.set_state(id, state, None).unwrap_err();
+                assert_eq!(err.code(), crate::ErrorCode::InvalidInput, "{err}");
+                assert!(err.to_string().contains("finished upload"), "{err}");
+            }
+            assert_eq!(store.set_progress(id, 3).unwrap_err().code(), crate::ErrorCode::InvalidInput);
+            let kept = store.task(id).unwrap().unwrap();
+            assert!(matches!(kept.state, TaskState::Done | TaskState::Instant));
+            assert_eq!(kept.bytes_done, 10);
+        }
+        // A task that is not there is still reported as such.
+        assert!(
+            store
+                .set_state(TaskId(999), TaskState::Queued, None)
+                .unwrap_err()
+                .to_string()
+                .contains("no such task")
+        );
+        assert_eq!(store.history(10).unwrap().len(), 2);
     }
 
     #[test]

@@ -148,6 +148,7 @@ async fn run(
     cancel: &CancellationToken,
 ) -> Result<TransferReport> {
     let size = regular_file_size(path).await?;
+    check_steps(target).map_err(|e| name_the_file(e, path))?;
     provider.check(target, size).map_err(|e| name_the_file(e, path))?;
     let local = LocalFile {
         path: path.to_path_buf(),
@@ -248,7 +249,11 @@ impl Run<'_> {
             self.journal.session_opened(&state).await?;
         }
         self.journal.before_sending().await;
-        let sent = self.send_parts(session.as_ref(), done).await?;
+        let sent = self.send_parts(session.as_ref(), done).await;
+        // A file that changed under the upload must not be completed: the cloud would keep a stale copy. When a
+        // part failed because of the change, the change is the error worth telling.
+        self.unchanged_since_hashing().await?;
+        let sent = sent?;
         (self.progress)(Progress {
             phase: Phase::Completing,
             done: self.local.size,
@@ -324,6 +329,22 @@ impl Run<'_> {
 }
 
 impl Run<'_> {
+    /// Fails when the file no longer has the size it was hashed at.
+    async fn unchanged_since_hashing(&self) -> Result<()> {
+        let path = &self.local.path;
+        let now = tokio::fs::metadata(path).await.map_err(|e| Error::io(path, e))?.len();
+        if now == self.local.size {
+            return Ok(());
+        }
+        Err(Error::invalid(
+            path.display().to_string(),
+            format!(
+                "the file changed while it was being uploaded ({} bytes when hashed, {now} now); it was not completed on the cloud, add it again once it is finished",
+                self.local.size
+            ),
+        ))
+    }
+
     /// Sends a part, aborting and resending it when its body moves no byte for the stall timeout. Waiting for
     /// the reply after the last byte is not a stall (the read timeout covers that).
     async fn put_watched(&self, session: &dyn UploadSession, part: &PartBody) -> Result<PartReceipt> {
@@ -369,9 +390,48 @@ fn is_session_gone(err: &Error) -> bool {
 async fn regular_file_size(path: &Path) -> Result<u64> {
     let meta = tokio::fs::metadata(path).await.map_err(|e| Error::io(path, e))?;
     if !meta.is_file() {
-        return Err(Error::invalid(path.display().to_string(), "not a regular file"));
+        let what = kind_of(&meta.file_type());
+        return Err(Error::invalid(
+            path.display().to_string(),
+            format!("not a regular file: it is {what}, and only regular files can be uploaded"),
+        ));
     }
     Ok(meta.len())
+}
+
+/// What a path that is not a regular file is, in words.
+fn kind_of(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() { "a folder" } else { "not a file" }
+}
+
+/// Refuses `.` and `..` as remote folder or file names: a cloud would take them as a step in a path (with
+/// `containDir`) or store a folder literally named so; either way not where the user meant.
+fn check_steps(target: &RemoteTarget) -> Result<()> {
+    for step in target.dir_components().chain([target.name.as_str()]) {
+        if step == "." || step == ".." {
+            return Err(Error::invalid(
+                target.full_path(),
+                format!("{step:?} is a step in a path, not a name; remote paths must name every folder"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Provider checks name the remote path; the user also needs the local file.
