@@ -376,17 +376,27 @@ async function appFlow() {
   log("commands outside the capability are refused (notification, dialog open and save)");
   const evalResult = await exec('try { return "ran: " + eval("40 + 2"); } catch (e) { return "refused: " + e.name; }');
   if (!evalResult.startsWith("refused")) fail(`eval in the page: ${evalResult}`);
-  const remote = await execAsync(
-    `const done = arguments[arguments.length - 1];
-     document.addEventListener("securitypolicyviolation", (e) => done("refused: " + e.violatedDirective), { once: true });
-     const s = document.createElement("script");
-     s.src = "http://127.0.0.1:9/remote.js";
-     s.onload = () => done("loaded");
-     document.head.appendChild(s);
-     setTimeout(() => done("no verdict"), 5000);`,
-  );
-  if (!remote.startsWith("refused")) fail(`a remote script: ${remote}`);
-  log(`CSP: eval ${evalResult}; a remote script ${remote}`);
+  // Nothing remote loads: a script, a fetch, an image or a frame from elsewhere is refused by the CSP.
+  const loads = {
+    "a remote script": `const s = document.createElement("script"); s.src = "http://127.0.0.1:9/remote.js";
+                        s.onload = () => done("loaded"); document.head.appendChild(s);`,
+    "a remote fetch": `fetch("http://127.0.0.1:9/data.json").then(() => done("loaded"), () => {});`,
+    "a remote image": `const i = new Image(); i.onload = () => done("loaded"); i.src = "http://127.0.0.1:9/pixel.png";`,
+    "a remote frame": `const f = document.createElement("iframe"); f.src = "http://127.0.0.1:9/"; document.body.appendChild(f);`,
+  };
+  const verdicts = [];
+  for (const [what, code] of Object.entries(loads)) {
+    const verdict = await execAsync(
+      `const done = arguments[arguments.length - 1];
+       document.addEventListener("securitypolicyviolation", (e) => done("refused: " + e.violatedDirective), { once: true });
+       ${code}
+       setTimeout(() => done("no verdict"), 5000);`,
+    );
+    if (!verdict.startsWith("refused")) fail(`${what}: ${verdict}`);
+    verdicts.push(`${what} ${verdict}`);
+  }
+  await exec('document.querySelectorAll("iframe").forEach((f) => f.remove());');
+  log(`CSP: eval ${evalResult}; ${verdicts.join("; ")}`);
 }
 
 function checkSecrets(when) {

@@ -6,7 +6,7 @@ use pandrop_engine::http::{self, RetryPolicy};
 use pandrop_engine::provider::CloudProvider;
 use pandrop_engine::provider::pan6::{self, Pan6, Pan6Api, Pan6Config};
 use pandrop_engine::provider::pan123::{self, Pan123, Pan123Config};
-use pandrop_engine::secret::{SecretString, secret};
+use pandrop_engine::secret::{ExposeSecret, SecretString, secret};
 use pandrop_engine::secrets::{KeyringStore, SecretKey, SecretStore};
 use pandrop_fakecloud::RunningCloud;
 use std::sync::Arc;
@@ -67,7 +67,9 @@ impl ProviderArg {
 
 /// Where a 6pan session token came from, so the rotated one can go back there.
 enum TokenOrigin {
-    Environment,
+    /// `PANDROP_6PAN_TOKEN`, holding this token: the environment cannot be written back, so a renewal is
+    /// only announced, never printed.
+    Environment(SecretString),
     Keyring(SecretKey),
     Sandbox,
 }
@@ -154,11 +156,13 @@ impl Connection {
             let newest = pan6.session_token();
             match origin {
                 TokenOrigin::Keyring(key) => KeyringStore.set(key, &newest).map_err(anyhow::Error::from)?,
-                TokenOrigin::Environment if verbose => {
-                    use secrecy::ExposeSecret;
-                    eprintln!("6pan session token (rotated; update {ENV_6PAN_TOKEN}): {}", newest.expose_secret());
+                TokenOrigin::Environment(first) if verbose && first.expose_secret() != newest.expose_secret() => {
+                    eprintln!(
+                        "note: 6pan renewed the session token during this run; the one in {ENV_6PAN_TOKEN} may stop working. \
+                         `pandrop-cli login` keeps the token in the keyring, where renewals are saved"
+                    );
                 }
-                TokenOrigin::Environment | TokenOrigin::Sandbox => {}
+                TokenOrigin::Environment(_) | TokenOrigin::Sandbox => {}
             }
         }
         if let Some(cloud) = self.sandbox {
@@ -173,7 +177,7 @@ fn pan6_token(provider: ProviderArg, endpoint: &Url) -> Result<(SecretString, To
     if let Ok(token) = std::env::var(ENV_6PAN_TOKEN)
         && !token.is_empty()
     {
-        return Ok((secret(token), TokenOrigin::Environment));
+        return Ok((secret(token.clone()), TokenOrigin::Environment(secret(token))));
     }
     let key = provider.token_key(endpoint);
     let missing = || {

@@ -4,6 +4,7 @@
 
 mod bindings;
 mod channel;
+mod corpus;
 mod integrate;
 mod ipc;
 mod secrets;

@@ -7,7 +7,7 @@ use pandrop_engine::secrets::MemoryStore;
 use pandrop_lib::progress::Hooks;
 use pandrop_lib::state::{AppState, StateConfig};
 use serde_json::Value;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tauri::Manager;
 use tauri::ipc::{CallbackFn, InvokeBody};
@@ -21,6 +21,8 @@ pub(crate) struct Shell {
     pub(crate) app: tauri::App<MockRuntime>,
     pub(crate) webview: tauri::WebviewWindow<MockRuntime>,
     pub(crate) dir: TempDir,
+    /// Every command's answer, as the page received it (for the secrets audit).
+    pub(crate) transcript: Arc<Mutex<Vec<String>>>,
 }
 
 impl Shell {
@@ -46,12 +48,20 @@ impl Shell {
             .build()
             .expect("webview");
         let guard = Shutdown(app.handle().clone());
-        Self { guard, app, webview, dir }
+        Self {
+            guard,
+            app,
+            webview,
+            dir,
+            transcript: Arc::default(),
+        }
     }
 
     /// Stops the app and hands back its data dir, for a restart.
     pub(crate) fn stop(self) -> TempDir {
-        let Shell { guard, app, webview, dir } = self;
+        let Shell {
+            guard, app, webview, dir, ..
+        } = self;
         drop(guard);
         drop((webview, app));
         dir
@@ -72,7 +82,12 @@ impl Shell {
             headers: Default::default(),
             invoke_key: INVOKE_KEY.to_string(),
         };
-        tauri::test::get_ipc_response(&self.webview, request).map(|body| body.deserialize::<Value>().expect("json"))
+        let answer = tauri::test::get_ipc_response(&self.webview, request).map(|body| body.deserialize::<Value>().expect("json"));
+        let text = match &answer {
+            Ok(v) | Err(v) => v.to_string(),
+        };
+        self.transcript.lock().unwrap().push(format!("{cmd}: {text}"));
+        answer
     }
 
     pub(crate) fn ok(&self, cmd: &str, args: Value) -> Value {
