@@ -2,7 +2,7 @@
 # The full test suite: formatting and lints of both languages, the web UI's unit, component and browser
 # tests, every test of every crate (the desktop shell's included), the keyring tests against a real Secret
 # Service, the real desktop app in a WebKit window driven by WebDriver (send-to from a second process
-# included), the interop tests with official peer SDKs, and the Debian package.
+# included), the interop tests with official peer SDKs, a bounded run of the fuzz targets, and the Debian package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -30,5 +30,9 @@ echo "== desktop app under Xvfb, driven by WebDriver"
 tests/webdriver/run.sh
 echo "== interop"
 tests/interop/run.sh
+echo "== fuzzing (bounded)"
+# Six targets, 60 s each, two at a time on two cores: about 3 minutes of runs; with a cold build and
+# cargo-fuzz to install, about 7 minutes in all. See docs/fuzzing.md.
+scripts/fuzz.sh 60
 echo "== Debian package"
 scripts/package-deb.sh

@@ -145,7 +145,8 @@ fn callback_text(body: &[u8]) -> Result<String> {
         .or_else(|_| URL_SAFE_NO_PAD.decode(text.as_bytes()))
         .ok()
         .and_then(|raw| String::from_utf8(raw).ok())
-        .filter(|t| t.trim_start().starts_with('{'))
+        .map(|t| t.trim().to_owned())
+        .filter(|t| t.starts_with('{'))
         .ok_or_else(|| Error::Protocol {
             provider: PROVIDER,
             detail: "the form upload's reply is neither JSON nor base64 JSON".into(),
@@ -162,5 +163,16 @@ mod tests {
         let wrapped = URL_SAFE.encode(br#"{"a":1}"#);
         assert_eq!(callback_text(wrapped.as_bytes()).expect("b64"), r#"{"a":1}"#);
         assert!(callback_text(b"Fto5o-5ea0sNMlW_75VgGJCv2AcJ").is_err());
+    }
+
+    /// Caught by the base64 round trip of the `callback_response` fuzz target: white space around wrapped
+    /// JSON was kept (plain JSON has it trimmed), so a body that reads fine as JSON failed once wrapped.
+    #[test]
+    fn base64_json_is_trimmed_like_plain_json() {
+        let json = "\u{a0}{\"a\":1}\u{2028}";
+        assert_eq!(callback_text(json.as_bytes()).expect("plain"), r#"{"a":1}"#);
+        for wrapped in [URL_SAFE.encode(json), URL_SAFE_NO_PAD.encode(json)] {
+            assert_eq!(callback_text(wrapped.as_bytes()).expect("b64"), r#"{"a":1}"#);
+        }
     }
 }
