@@ -4,7 +4,7 @@
 use pandrop_engine::accounts::Accounts;
 use pandrop_engine::queue::Queue;
 use pandrop_engine::secrets::{SecretKey, SecretStore};
-use pandrop_engine::store::Store;
+use pandrop_engine::store::{RunLock, Store};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -50,6 +50,9 @@ pub struct AppState {
     pub grants: Arc<Grants>,
     cancel: CancellationToken,
     forwarder: std::sync::Mutex<Option<JoinHandle<()>>>,
+    /// Held until [`AppState::shutdown`]: a second app on the same data dir (one started where no session bus
+    /// lets the first take its files) would work the same queue and send files twice.
+    run_lock: std::sync::Mutex<Option<RunLock>>,
 }
 
 impl AppState {
@@ -57,7 +60,13 @@ impl AppState {
     /// starts the sandbox again when a sandbox profile exists. Runs on the async runtime.
     pub async fn open(config: StateConfig) -> IpcResult<Self> {
         let path = config.data_dir.join(STORE_FILE);
-        let store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&path)).await??);
+        let (store, run_lock) = tokio::task::spawn_blocking(move || -> pandrop_engine::Result<_> {
+            // The store creates the data dir; the lock beside it is taken before anything is read.
+            let store = Store::open(&path)?;
+            Ok((store, RunLock::acquire(&path)?))
+        })
+        .await??;
+        let store = Arc::new(store);
         let accounts = Accounts::new(Arc::clone(&store), Arc::clone(&config.secrets), pandrop_engine::http::client());
         let keyring = probe_keyring(Arc::clone(&config.secrets)).await;
         let settings = Settings::load(&store)?;
@@ -76,6 +85,7 @@ impl AppState {
             grants: Arc::default(),
             cancel,
             forwarder: std::sync::Mutex::new(Some(forwarder)),
+            run_lock: std::sync::Mutex::new(Some(run_lock)),
         };
         if state.accounts.has_sandbox_profile()? {
             state.sandbox.start(&state.accounts).await?;
@@ -113,6 +123,8 @@ impl AppState {
             Err(e) => tracing::warn!(error = %e, "cannot save the rotated 6pan session token"),
         }
         self.sandbox.stop(&self.accounts).await;
+        // The queue has stopped: another app may work this data dir now.
+        drop(self.run_lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take());
         tracing::info!("stopped");
     }
 }
