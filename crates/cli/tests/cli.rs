@@ -1,5 +1,7 @@
 //! The `pandrop-cli` binary end to end: real processes, real HTTP to an in-process fakecloud.
 
+mod common;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -15,19 +17,13 @@ struct Env {
 
 async fn env() -> Env {
     let dir = TempDir::new().expect("tempdir");
-    let config = pandrop_fakecloud::Config::new(dir.path().join("cloud"));
-    let cloud = pandrop_fakecloud::serve(([127, 0, 0, 1], 0).into(), config)
-        .await
-        .expect("fakecloud");
+    let cloud = common::fake_cloud(dir.path()).await;
     Env { cloud, dir }
 }
 
 impl Env {
     fn file(&self, name: &str, len: usize, seed: u8) -> PathBuf {
-        let path = self.dir.path().join(name);
-        let data: Vec<u8> = (0..len).map(|i| ((i as u64 * 2_654_435_761) >> 13) as u8 ^ seed).collect();
-        std::fs::write(&path, data).expect("write");
-        path
+        common::write_pattern(self.dir.path().join(name), len, seed)
     }
 
     async fn upload(&self, args: &[&str]) -> Output {

@@ -5,6 +5,8 @@
 //! When the tests run with the power to read past file modes (root), the binary runs as `nobody`, so a file
 //! with mode 000 is really unreadable to it, as it is to an ordinary user.
 
+mod common;
+
 use serde_json::Value;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -32,10 +34,7 @@ struct Env {
 
 async fn env() -> Env {
     let dir = TempDir::new().expect("tempdir");
-    let config = pandrop_fakecloud::Config::new(dir.path().join("cloud"));
-    let cloud = pandrop_fakecloud::serve(([127, 0, 0, 1], 0).into(), config)
-        .await
-        .expect("fakecloud");
+    let cloud = common::fake_cloud(dir.path()).await;
     // The binary may run as another user: it must reach the test folder.
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let probe = dir.path().join("probe");
@@ -56,11 +55,7 @@ impl Env {
     }
 
     fn file(&self, rel: &str, len: usize, seed: u8) -> PathBuf {
-        let path = self.path(rel);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        let data: Vec<u8> = (0..len).map(|i| ((i as u64 * 2_654_435_761) >> 13) as u8 ^ seed).collect();
-        std::fs::write(&path, data).expect("write");
-        path
+        common::write_pattern(self.path(rel), len, seed)
     }
 
     /// The binary with credentials for the test cloud, as an unprivileged user when needed.

@@ -1,6 +1,8 @@
 //! `pandrop-cli` against the sandbox's 6pan API: uploads by each API generation, instant re-uploads, and a
 //! torrent sent on to offline download.
 
+mod common;
+
 use pandrop_engine::http;
 use pandrop_engine::provider::pan6::{self, Pan6Api};
 use pandrop_engine::secret::{ExposeSecret, secret};
@@ -17,10 +19,7 @@ struct Env {
 
 async fn env() -> Env {
     let dir = TempDir::new().expect("tempdir");
-    let config = pandrop_fakecloud::Config::new(dir.path().join("cloud"));
-    let cloud = pandrop_fakecloud::serve(([127, 0, 0, 1], 0).into(), config)
-        .await
-        .expect("fakecloud");
+    let cloud = common::fake_cloud(dir.path()).await;
     Env { cloud, dir }
 }
 
