@@ -150,14 +150,8 @@ async fn cut_body_truncates_the_answer_after_handling() {
     h.add_faults(json!([{ "route": "123pan/mkdir", "action": { "kind": "cut_body", "after": 5 } }]))
         .await;
     let resp = h
-        .http
-        .post(h.url("/upload/v1/file/mkdir"))
-        .header("Platform", "open_platform")
-        .bearer_auth(&token)
-        .json(&json!({ "name": "cut", "parentID": 0 }))
-        .send()
-        .await
-        .unwrap();
+        .post_raw("/upload/v1/file/mkdir", &token, json!({ "name": "cut", "parentID": 0 }))
+        .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.bytes().await.is_err(), "the body must be cut");
     // The request was handled: the folder exists.
@@ -241,14 +235,8 @@ async fn respond_answers_a_hand_made_reply_without_handling() {
     ]))
     .await;
     let resp = h
-        .http
-        .post(h.url("/upload/v1/file/mkdir"))
-        .header("Platform", "open_platform")
-        .bearer_auth(&token)
-        .json(&json!({ "name": "hand", "parentID": 0 }))
-        .send()
-        .await
-        .unwrap();
+        .post_raw("/upload/v1/file/mkdir", &token, json!({ "name": "hand", "parentID": 0 }))
+        .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["x-extra"], "1");
     assert_eq!(resp.headers()[reqwest::header::CONTENT_TYPE], "application/json");

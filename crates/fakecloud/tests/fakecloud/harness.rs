@@ -147,16 +147,19 @@ impl Harness {
     }
 
     pub(crate) async fn post(&self, path: &str, token: &str, body: Value) -> Answer {
-        let resp = self
-            .http
+        Self::answer(self.post_raw(path, token, body).await).await
+    }
+
+    /// The same request, answered as it came: for checks on the status line, headers and a cut body.
+    pub(crate) async fn post_raw(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
+        self.http
             .post(self.url(path))
             .header("Platform", "open_platform")
             .bearer_auth(token)
             .json(&body)
             .send()
             .await
-            .unwrap();
-        Self::answer(resp).await
+            .unwrap()
     }
 
     pub(crate) async fn get(&self, path_and_query: &str, token: &str) -> Answer {
