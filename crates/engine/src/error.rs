@@ -129,11 +129,26 @@ pub enum Error {
 /// hostile reply (up to the reply cap of several MiB) cannot flood the log, the UI or the store.
 const MAX_SERVER_TEXT: usize = 300;
 
+/// The most characters of a server-supplied value (a URL, a hash) quoted inside an error's own sentence.
+const MAX_SHOWN_VALUE: usize = 80;
+
 /// A server's message as an error shows it: cut to [`MAX_SERVER_TEXT`] characters, with `…` when cut.
 pub(crate) fn server_text(text: &str) -> String {
-    match text.char_indices().nth(MAX_SERVER_TEXT) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
+    let (kept, cut) = clip(text, MAX_SERVER_TEXT);
+    if cut { format!("{kept}…") } else { kept.to_owned() }
+}
+
+/// A server-supplied value quoted in an error: in quotes, cut to [`MAX_SHOWN_VALUE`] characters, with `…` when cut.
+pub(crate) fn shown(text: &str) -> String {
+    let (kept, cut) = clip(text, MAX_SHOWN_VALUE);
+    if cut { format!("{kept:?}…") } else { format!("{kept:?}") }
+}
+
+/// The first `max` characters of `text`, and whether anything was left out.
+fn clip(text: &str, max: usize) -> (&str, bool) {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => (&text[..end], true),
+        None => (text, false),
     }
 }
 

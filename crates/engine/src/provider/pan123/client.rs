@@ -13,7 +13,7 @@ use super::api::{
     TokenRequest,
 };
 use super::auth::{self, IssuedToken, TokenCache};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, shown};
 use crate::http::{self, RetryPolicy};
 use crate::provider::PartBody;
 
@@ -254,15 +254,6 @@ pub(crate) fn upload_host(text: &str) -> Result<Url> {
             provider: PROVIDER,
             detail: format!("upload host {} is not an http(s) URL", shown(text)),
         }),
-    }
-}
-
-/// A server-supplied text for an error message: quoted, and cut short (a hostile server may send megabytes).
-pub(super) fn shown(text: &str) -> String {
-    const MAX: usize = 80;
-    match text.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{:?}…", &text[..cut]),
-        None => format!("{text:?}"),
     }
 }
 

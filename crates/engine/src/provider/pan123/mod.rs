@@ -278,7 +278,7 @@ impl CloudProvider for Pan123 {
                 detail: format!(
                     "none of the {} upload servers create listed is an http(s) URL (the first is {})",
                     servers.len(),
-                    client::shown(&servers[0])
+                    crate::error::shown(&servers[0])
                 ),
             })?,
         };

@@ -355,11 +355,7 @@ pub(crate) fn callback_file(body: &str, subject: &str) -> Result<CallbackFile> {
 /// Checks the file of an instant hit against what was asked for: a cloud that answers a hit for another hash
 /// or size would otherwise make a wrong file count as uploaded.
 fn check_hit(result: &Value, remote: RemoteFile, etag: &str, size: u64) -> Result<RemoteFile> {
-    let file = if result.get("hashCached").and_then(Value::as_bool) == Some(true) {
-        result.get("file").unwrap_or(&Value::Null)
-    } else {
-        result
-    };
+    let file = hit_file(result).unwrap_or(result);
     if let Some(hash) = hash_of(file).filter(|h| h != etag) {
         return Err(Error::Integrity {
             provider: PROVIDER,
@@ -391,12 +387,8 @@ fn size_of(file: &Value) -> Option<u64> {
 
 /// Reads the `result` of a token request: a hit is the finished file, a miss a grant to upload with.
 pub(crate) fn renewal_of(result: &Value) -> Result<Renewal> {
-    // v1 answers a hit with the file itself (it has a uuid); v2 sets hashCached and nests the file.
-    if result.get("hashCached").and_then(Value::as_bool) == Some(true) {
-        return file_of(result.get("file").unwrap_or(&Value::Null)).map(Renewal::Done);
-    }
-    if result.get("uuid").is_some() {
-        return file_of(result).map(Renewal::Done);
+    if let Some(file) = hit_file(result) {
+        return file_of(file).map(Renewal::Done);
     }
     let info = result.get("uploadInfo").unwrap_or(result);
     let token = envelope::text_field(info, "uploadToken").or_else(|| envelope::text_field(info, "token"));
@@ -411,6 +403,15 @@ pub(crate) fn renewal_of(result: &Value) -> Result<Renewal> {
             detail: "the token reply has neither a file nor an upload token and URL".into(),
         }),
     }
+}
+
+/// The file object of a token reply that is an instant hit: v2 sets `hashCached` and nests the file, v1 answers
+/// with the file itself (it has a `uuid`). `None` for a miss.
+fn hit_file(result: &Value) -> Option<&Value> {
+    if result.get("hashCached").and_then(Value::as_bool) == Some(true) {
+        return Some(result.get("file").unwrap_or(&Value::Null));
+    }
+    result.get("uuid").is_some().then_some(result)
 }
 
 /// The id of a 6pan file object: v1 `uuid`, v2 `identity`, a non-empty string (a number or `0` is not an id).

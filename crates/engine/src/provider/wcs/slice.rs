@@ -10,7 +10,7 @@ use tokio::sync::RwLock;
 
 use super::reply::{self, Call, ChunkReceipt, Failure, MkfileResult};
 use super::{BLOCK_SIZE, CallbackFile, Completion, PROVIDER, Renewal, UploadGrant};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, shown};
 use crate::hash::md5_hex;
 use crate::http::{self, RetryPolicy};
 use crate::provider::{PartBody, PartPlan, PartReceipt, RemoteFile, ResumeState, UploadSession};
@@ -413,15 +413,6 @@ pub(super) fn check_callback(file: CallbackFile, etag: &str, size: u64) -> Resul
         });
     }
     Ok(RemoteFile { size, ..file.remote })
-}
-
-/// A server-supplied text for an error message: quoted, and cut short (a hostile server may send megabytes).
-pub(super) fn shown(text: &str) -> String {
-    const MAX: usize = 80;
-    match text.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{:?}…", &text[..cut]),
-        None => format!("{text:?}"),
-    }
 }
 
 /// `base` + `/` + `path`, whether or not `base` ends in a slash.
