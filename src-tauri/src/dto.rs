@@ -5,7 +5,7 @@
 use pandrop_engine::accounts::{Account, ConnectionReport as EngineReport, ProfileInput as EngineInput};
 use pandrop_engine::queue::TaskProgress;
 use pandrop_engine::secret::secret;
-use pandrop_engine::store::{ProviderKind as EngineKind, Task, TaskState as EngineState};
+use pandrop_engine::store::{ProviderKind as EngineKind, Task, TaskAction as EngineAction, TaskState as EngineState, allowed_actions};
 use pandrop_engine::transfer::Phase as EnginePhase;
 
 /// Where a task is in its life.
@@ -38,6 +38,33 @@ impl From<EngineState> for TaskState {
             EngineState::Failed => Self::Failed,
             EngineState::Paused => Self::Paused,
             EngineState::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+/// What the user may ask of a task; the engine's lifecycle decides which apply to each row
+/// ([`TaskDto::allowed_actions`]), so the UI never keeps rules of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)] // The names say it; see the engine's `TaskAction`.
+pub enum TaskAction {
+    Pause,
+    Resume,
+    Cancel,
+    Retry,
+    Remove,
+    Move,
+}
+
+impl From<EngineAction> for TaskAction {
+    fn from(a: EngineAction) -> Self {
+        match a {
+            EngineAction::Pause => Self::Pause,
+            EngineAction::Resume => Self::Resume,
+            EngineAction::Cancel => Self::Cancel,
+            EngineAction::Retry => Self::Retry,
+            EngineAction::Remove => Self::Remove,
+            EngineAction::Move => Self::Move,
         }
     }
 }
@@ -102,11 +129,13 @@ pub struct TaskDto {
     pub remote_id: Option<String>,
     pub position: i64,
     pub attempts: u32,
+    pub allowed_actions: Vec<TaskAction>,
 }
 
 impl From<Task> for TaskDto {
     fn from(t: Task) -> Self {
         Self {
+            allowed_actions: allowed_actions(t.state).into_iter().map(TaskAction::from).collect(),
             id: t.id.0,
             name: t.target.name,
             local_path: t.local_path.display().to_string(),
@@ -183,7 +212,8 @@ pub enum QueueEventDto {
     /// One task changed state.
     State {
         /// The full row.
-        task: TaskDto,
+        // Boxed, so the frequent progress messages stay small.
+        task: Box<TaskDto>,
     },
     /// About ten times a second while tasks run: absolute values, running tasks only.
     Progress {

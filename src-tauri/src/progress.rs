@@ -6,7 +6,7 @@
 //! `batch_finished` message goes out and the `on_batch` hook runs (the app shows a notification).
 
 use pandrop_engine::queue::{Queue, QueueEvent};
-use pandrop_engine::store::{Store, TaskId, TaskState};
+use pandrop_engine::store::{Store, TaskState};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -168,18 +168,21 @@ pub async fn forward(hub: Arc<ProgressHub>, queue: Queue, cancel: CancellationTo
 
 async fn handle(hub: &ProgressHub, queue: &Queue, event: QueueEvent, batch: &mut BatchCounts, idle: &mut Option<IdleWait>) {
     match event {
-        QueueEvent::State { id, state } => {
+        QueueEvent::State { task } => {
+            let state = task.state;
             if state.is_active() && idle.is_none() {
                 hub.busy.store(true, Ordering::Relaxed);
                 let queue = queue.clone();
                 *idle = Some(Box::pin(async move { queue.wait_idle().await }));
             }
-            let Some(task) = read_task(hub, id).await else { return };
             if state.is_finished() {
                 count(batch, state, task.size);
                 (hub.hooks.on_task_finished)();
             }
-            hub.broadcast(QueueEventDto::State { task: task.into() }).await;
+            hub.broadcast(QueueEventDto::State {
+                task: Box::new((*task).into()),
+            })
+            .await;
         }
         QueueEvent::Progress { tasks } => {
             let totals = Totals {
@@ -222,21 +225,6 @@ async fn finish_batch(hub: &ProgressHub, done: BatchCounts) {
     })
     .await;
     (hub.hooks.on_batch)(done);
-}
-
-async fn read_task(hub: &ProgressHub, id: TaskId) -> Option<pandrop_engine::store::Task> {
-    let store = Arc::clone(&hub.store);
-    match tokio::task::spawn_blocking(move || store.task(id)).await {
-        Ok(Ok(task)) => task,
-        Ok(Err(e)) => {
-            tracing::warn!(task = %id, error = %e, "cannot read a task for the UI");
-            None
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "store worker failed");
-            None
-        }
-    }
 }
 
 async fn resync(hub: &ProgressHub) {

@@ -34,7 +34,11 @@
     pickResult: ['/home/me/photos/IMG_0012.HEIC', '/home/me/backup-2026-11.tar', '/home/me/a|b.txt'],
   };
 
-  const copy = (t) => ({ ...t, error: t.error ? { ...t.error } : null });
+  // What the engine's lifecycle allows per state (src/test/lifecycle.json, written from the engine; run.mjs
+  // puts it here): the shell sends it with every row.
+  const ALLOWED = window.__LIFECYCLE__;
+
+  const copy = (t) => ({ ...t, error: t.error ? { ...t.error } : null, allowedActions: ALLOWED[t.state] });
 
   function transformCallback(cb, once = false) {
     const id = nextCallback++;

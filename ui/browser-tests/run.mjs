@@ -191,7 +191,9 @@ async function main() {
   });
   await rm(resultsDir, { recursive: true, force: true }); // no stale FAILED-* shots from an earlier run
   await mkdir(resultsDir, { recursive: true });
-  const mock = await readFile(join(here, 'mock-ipc.js'), 'utf8');
+  // The mock shell sends each row with what the engine's lifecycle allows, from the table written from the engine.
+  const lifecycle = await readFile(join(uiDir, 'src', 'test', 'lifecycle.json'), 'utf8');
+  const mock = `window.__LIFECYCLE__ = ${lifecycle};\n${await readFile(join(here, 'mock-ipc.js'), 'utf8')}`;
 
   const server = await preview({
     root: uiDir,

@@ -3,9 +3,9 @@
 
 use clap::ValueEnum;
 use pandrop_engine::http::{self, RetryPolicy};
-use pandrop_engine::provider::CloudProvider;
 use pandrop_engine::provider::pan6::{self, Pan6, Pan6Api, Pan6Config};
 use pandrop_engine::provider::pan123::{self, Pan123, Pan123Config};
+use pandrop_engine::provider::{CloudProvider, DuplicatePolicy};
 use pandrop_engine::secret::{ExposeSecret, SecretString, secret};
 use pandrop_engine::secrets::{KeyringStore, SecretKey, SecretStore};
 use pandrop_fakecloud::RunningCloud;
@@ -37,6 +37,11 @@ pub(crate) enum ProviderArg {
 }
 
 impl ProviderArg {
+    /// The name on the command line (`123pan`, `6pan-v1`, `6pan-v2`).
+    pub(crate) fn name(self) -> String {
+        self.to_possible_value().map(|v| v.get_name().to_owned()).unwrap_or_default()
+    }
+
     /// The 6pan API generation, for the 6pan choices.
     pub(crate) fn pan6_api(self) -> Option<Pan6Api> {
         match self {
@@ -62,6 +67,26 @@ impl ProviderArg {
             Self::Pan6V2 => "6pan-v2 token",
         };
         SecretKey::new(what, endpoint.as_str())
+    }
+}
+
+/// What to do when a file of the same name exists (`--duplicate`).
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum DuplicateArg {
+    /// Keep both; the cloud renames the new file.
+    Keep,
+    /// Replace the existing file.
+    Overwrite,
+}
+
+impl DuplicateArg {
+    /// The engine's policy for an optional `--duplicate` (none: fail that file).
+    pub(crate) fn policy(arg: Option<Self>) -> DuplicatePolicy {
+        match arg {
+            None => DuplicatePolicy::Fail,
+            Some(Self::Keep) => DuplicatePolicy::KeepBoth,
+            Some(Self::Overwrite) => DuplicatePolicy::Overwrite,
+        }
     }
 }
 
@@ -183,7 +208,7 @@ fn pan6_token(provider: ProviderArg, endpoint: &Url) -> Result<(SecretString, To
     let missing = || {
         CliError::Usage(format!(
             "no 6pan session token: run `pandrop-cli login {} --endpoint {endpoint}` or set {ENV_6PAN_TOKEN}",
-            provider.to_possible_value().map(|v| v.get_name().to_owned()).unwrap_or_default()
+            provider.name()
         ))
     };
     match KeyringStore.get(&key) {

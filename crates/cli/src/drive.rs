@@ -43,7 +43,8 @@ pub(crate) async fn drive(
                 () = &mut idle => break false,
                 _ = tokio::signal::ctrl_c() => break true,
                 event = events.recv() => match event {
-                    Ok(QueueEvent::State { id, state }) if state.is_finished() && by_id.contains_key(&id) => {
+                    Ok(QueueEvent::State { task }) if task.state.is_finished() && by_id.contains_key(&task.id) => {
+                        let id = task.id;
                         if let Some((_, Some(bar))) = bars.remove(&id) {
                             bar.finish_and_clear();
                         }

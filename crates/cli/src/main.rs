@@ -1,6 +1,7 @@
 //! `pandrop-cli`: hash and upload files to Chinese cloud drives from a terminal or a script.
 
 mod cloud;
+mod data;
 mod drive;
 mod hash_cmd;
 mod login_cmd;

@@ -2,7 +2,6 @@
 //! JSON object per file per line.
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use pandrop_engine::Error;
 use pandrop_engine::provider::pan6::OfflineStarted;
 use pandrop_engine::transfer::{Outcome, Phase, Progress, TransferReport};
 use std::io::IsTerminal;
@@ -78,11 +77,6 @@ impl Output {
                 ));
             }
         }
-    }
-
-    /// Reports a failed file.
-    pub(crate) fn failure(&self, path: &Path, err: &Error) {
-        self.failure_text(path, &err.to_string());
     }
 
     /// Reports a failed file whose error is already words (as the queue stores it).

@@ -1,21 +1,22 @@
 //! `pandrop-cli queue`: the durable upload queue from the command line. Tasks live in a store file, so a
 //! `queue run` that was stopped (Ctrl-C, a crash, a power cut) continues where it left off.
 
-use anyhow::Context;
-use clap::{Args, Subcommand, ValueEnum};
-use pandrop_engine::provider::{CloudProvider, DuplicatePolicy};
+use clap::{Args, Subcommand};
+use pandrop_engine::provider::CloudProvider;
 use pandrop_engine::queue::{Limits, ProviderSource, Queue};
-use pandrop_engine::store::{MoveTo, NewTask, Profile, ProviderKind, RunLock, Store, Task, TaskId, TaskState};
-use pandrop_engine::transfer;
+use pandrop_engine::store::{
+    MoveTo, Profile, ProviderKind, RunLock, Store, Task, TaskAction, TaskId, TaskState, Transition, allowed_actions,
+};
+use pandrop_engine::transfer::Walk;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use url::Url;
 
-use crate::CliError;
-use crate::cloud::{ConnectOptions, Connection, ProviderArg};
+use crate::cloud::{ConnectOptions, Connection, DuplicateArg, ProviderArg};
 use crate::drive::{Ending, drive};
 use crate::output::Output;
+use crate::{CliError, data};
 
 /// The endpoint stored for profiles that use the built-in sandbox cloud.
 const SANDBOX_ENDPOINT: &str = "sandbox";
@@ -36,9 +37,10 @@ pub(crate) struct QueueArgs {
 
 /// The `queue` subcommands.
 ///
-/// `pause`, `resume`, `cancel`, `retry`, `remove`, `move` and `clear` change the store directly: they act on
-/// tasks that a `queue run` in another process is not transferring right now (stop that one with Ctrl-C
-/// first; its tasks stay resumable).
+/// `pause`, `resume`, `cancel`, `retry`, `remove`, `move` and `clear` change the store directly, by the same
+/// rules as the app's queue. They act on tasks that a `queue run` in another process is not transferring right
+/// now (stop that one with Ctrl-C first; its tasks stay resumable); a run that is going picks up tasks
+/// added, resumed or retried meanwhile when it is started again.
 #[derive(Subcommand)]
 enum QueueCommand {
     /// Add files and folders (folders keep their structure) to the bottom of the queue; prints the task ids.
@@ -53,7 +55,7 @@ enum QueueCommand {
     Pause(AllOrIds),
     /// Put paused tasks back in the queue.
     Resume(AllOrIds),
-    /// Cancel tasks for good (not ones a running `queue run` is transferring).
+    /// Cancel waiting or paused tasks for good (not ones a running `queue run` is transferring).
     Cancel(Ids),
     /// Put failed or cancelled tasks back in the queue.
     Retry(RetryArgs),
@@ -65,15 +67,6 @@ enum QueueCommand {
     Clear,
     /// Upload what is queued until nothing is left; Ctrl-C stops and keeps every task resumable.
     Run(RunArgs),
-}
-
-/// What to do when a file of the same name exists.
-#[derive(Clone, Copy, ValueEnum)]
-enum DuplicateArg {
-    /// Keep both; the cloud renames the new file.
-    Keep,
-    /// Replace the existing file.
-    Overwrite,
 }
 
 /// Arguments of `queue add`.
@@ -172,21 +165,21 @@ struct RunArgs {
 
 /// Runs a `queue` subcommand; returns whether everything it was asked to do was done.
 pub(crate) async fn run(args: QueueArgs, verbose: bool) -> Result<bool, CliError> {
-    let path = store_path(args.data_dir)?;
-    let store = Arc::new(open_store(&path)?);
+    let path = data::data_dir(args.data_dir)?.join(STORE_FILE);
+    let store = Arc::new(data::open_store(&path)?);
     match args.command {
         QueueCommand::Add(add) => add_tasks(&store, add),
         QueueCommand::List { json } => list(&store, json),
-        QueueCommand::Pause(sel) => change_states(&store, sel, Change::Pause),
-        QueueCommand::Resume(sel) => change_states(&store, sel, Change::Resume),
-        QueueCommand::Cancel(Ids { ids }) => change_states(&store, AllOrIds { ids, all: false }, Change::Cancel),
+        QueueCommand::Pause(sel) => change_states(&store, &path, sel, TaskAction::Pause),
+        QueueCommand::Resume(sel) => change_states(&store, &path, sel, TaskAction::Resume),
+        QueueCommand::Cancel(Ids { ids }) => change_states(&store, &path, AllOrIds { ids, all: false }, TaskAction::Cancel),
         QueueCommand::Retry(RetryArgs { failed: true, .. }) => {
             let ids = store.retry_failed().map_err(anyhow::Error::from)?;
             println!("{} task(s) queued again", ids.len());
             Ok(true)
         }
-        QueueCommand::Retry(RetryArgs { ids, .. }) => change_states(&store, AllOrIds { ids, all: false }, Change::Retry),
-        QueueCommand::Remove(Ids { ids }) => change_states(&store, AllOrIds { ids, all: false }, Change::Remove),
+        QueueCommand::Retry(RetryArgs { ids, .. }) => change_states(&store, &path, AllOrIds { ids, all: false }, TaskAction::Retry),
+        QueueCommand::Remove(Ids { ids }) => change_states(&store, &path, AllOrIds { ids, all: false }, TaskAction::Remove),
         QueueCommand::Move(args) => {
             let to = match args.to {
                 MoveDirection { top: true, .. } => MoveTo::Top,
@@ -213,25 +206,6 @@ pub(crate) async fn run(args: QueueArgs, verbose: bool) -> Result<bool, CliError
             run_queue(store, run, verbose).await
         }
     }
-}
-
-/// The store file in `data_dir`, by default `<user data dir>/PanDrop`.
-fn store_path(data_dir: Option<PathBuf>) -> Result<PathBuf, CliError> {
-    let dir = match data_dir {
-        Some(dir) => dir,
-        None => directories::ProjectDirs::from("", "", "PanDrop")
-            .map(|d| d.data_dir().to_path_buf())
-            .ok_or_else(|| CliError::Usage("this system has no user data folder; pass --data-dir".into()))?,
-    };
-    Ok(dir.join(STORE_FILE))
-}
-
-/// Opens (creating it and its folder if needed) the store at `path`.
-fn open_store(path: &Path) -> Result<Store, CliError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating the data folder {}", dir.display()))?;
-    }
-    Ok(Store::open(path).with_context(|| format!("opening the queue store {}", path.display()))?)
 }
 
 fn provider_kind(arg: ProviderArg) -> ProviderKind {
@@ -281,51 +255,16 @@ fn add_tasks(store: &Store, args: AddArgs) -> Result<bool, CliError> {
             })
             .map_err(anyhow::Error::from)?;
     }
-    let duplicate = match args.duplicate {
-        None => DuplicatePolicy::Fail,
-        Some(DuplicateArg::Keep) => DuplicatePolicy::KeepBoth,
-        Some(DuplicateArg::Overwrite) => DuplicatePolicy::Overwrite,
-    };
-    let mut all_ok = true;
-    let mut tasks = Vec::new();
-    for planned in transfer::plan_paths(&args.paths, &args.to) {
-        let file = match planned {
-            Ok(file) => file,
-            Err((path, err)) => {
-                all_ok = false;
-                eprintln!("skipped  {}: {err}", path.display());
-                continue;
-            }
-        };
-        // The plan takes any path that is not a folder as a file; a missing one would only fail at run time.
-        let size = match std::fs::metadata(&file.path) {
-            Ok(meta) if meta.is_file() => meta.len(),
-            Ok(_) => {
-                all_ok = false;
-                eprintln!("skipped  {}: not a regular file", file.path.display());
-                continue;
-            }
-            Err(err) => {
-                all_ok = false;
-                eprintln!("skipped  {}: {err}", file.path.display());
-                continue;
-            }
-        };
-        // Store absolute paths: `queue run` may start in another folder.
-        let local_path = std::path::absolute(&file.path).unwrap_or(file.path);
-        tasks.push(NewTask {
-            profile_id: profile_id.clone(),
-            local_path,
-            target: file.target,
-            duplicate,
-            size,
-        });
+    let walk = Walk::of(&args.paths);
+    for refused in &walk.refused {
+        eprintln!("skipped  {}", refused.message);
     }
+    let tasks = walk.tasks(&profile_id, &args.to, DuplicateArg::policy(args.duplicate));
     let ids = store.add_tasks(&tasks).map_err(anyhow::Error::from)?;
     for (id, task) in ids.iter().zip(&tasks) {
         println!("{id} {} -> {}", task.local_path.display(), task.target.full_path());
     }
-    Ok(all_ok)
+    Ok(walk.refused.is_empty())
 }
 
 /// `queue list`.
@@ -363,61 +302,29 @@ fn list(store: &Store, json: bool) -> Result<bool, CliError> {
     Ok(true)
 }
 
-/// A state change made directly in the store.
-#[derive(Clone, Copy)]
-enum Change {
-    Pause,
-    Resume,
-    Cancel,
-    Retry,
-    Remove,
-}
-
-impl Change {
-    /// Whether the change applies to a task in `state`; `Ok(false)` when it is there already.
-    fn applies(self, state: TaskState) -> Result<bool, &'static str> {
-        if state.is_active() {
-            return Err("is being transferred (stop `queue run` first)");
-        }
-        match (self, state) {
-            (Self::Pause, TaskState::Queued)
-            | (Self::Resume, TaskState::Paused)
-            | (Self::Cancel, TaskState::Queued | TaskState::Paused | TaskState::Failed)
-            | (Self::Retry, TaskState::Failed | TaskState::Cancelled)
-            | (Self::Remove, _) => Ok(true),
-            (Self::Pause, TaskState::Paused) | (Self::Resume, TaskState::Queued) | (Self::Cancel, TaskState::Cancelled) => Ok(false),
-            (Self::Pause, _) => Err("cannot be paused"),
-            (Self::Resume, _) => Err("is not paused"),
-            (Self::Cancel, _) => Err("has finished"),
-            (Self::Retry, _) => Err("has neither failed nor been cancelled"),
-        }
+/// `pause`, `resume`, `cancel`, `retry`, `remove`: applies the engine's lifecycle rules (the table the app's
+/// queue follows too) to the store; reports the tasks it could not change, and returns false then.
+fn change_states(store: &Store, path: &Path, sel: AllOrIds, action: TaskAction) -> Result<bool, CliError> {
+    // Held while editing: no run starts meanwhile. With no run on this data folder, the tasks a stopped run
+    // left mid-way go back in line first, as the next run would put them.
+    let no_runner = RunLock::acquire(path).ok();
+    if no_runner.is_some() {
+        store.recover_after_restart().map_err(anyhow::Error::from)?;
     }
-
-    fn apply(self, store: &Store, id: TaskId) -> pandrop_engine::Result<()> {
-        match self {
-            Self::Pause => store.set_state(id, TaskState::Paused, None),
-            Self::Resume | Self::Retry => store.set_state(id, TaskState::Queued, None),
-            Self::Cancel => {
-                store.clear_resume(id)?;
-                store.set_state(id, TaskState::Cancelled, None)
-            }
-            Self::Remove => store.remove_tasks(&[id]),
-        }
-    }
-}
-
-/// `pause`, `resume`, `cancel`, `retry`, `remove`: reports tasks it could not change and returns false then.
-fn change_states(store: &Store, sel: AllOrIds, change: Change) -> Result<bool, CliError> {
     let tasks = store.tasks().map_err(anyhow::Error::from)?;
     let mut all_ok = true;
-    let chosen: Vec<&Task> = if sel.all {
-        // `--all` only touches tasks the change is meant for; the rest are not an error.
-        tasks.iter().filter(|t| change.applies(t.state) == Ok(true)).collect()
+    let chosen: Vec<TaskId> = if sel.all {
+        // `--all` only touches tasks the action is meant for; the rest are not an error.
+        tasks
+            .iter()
+            .filter(|t| allowed_actions(t.state).contains(&action))
+            .map(|t| t.id)
+            .collect()
     } else {
         let mut chosen = Vec::new();
         for id in sel.ids {
             match tasks.iter().find(|t| t.id.0 == id) {
-                Some(task) => chosen.push(task),
+                Some(task) => chosen.push(task.id),
                 None => {
                     all_ok = false;
                     eprintln!("no task {id}");
@@ -426,14 +333,21 @@ fn change_states(store: &Store, sel: AllOrIds, change: Change) -> Result<bool, C
         }
         chosen
     };
-    for task in chosen {
-        match change.applies(task.state) {
-            Ok(true) => change.apply(store, task.id).map_err(anyhow::Error::from)?,
-            Ok(false) => {}
-            Err(why) => {
+    for id in chosen {
+        match store.transition(id, action) {
+            Ok(Transition::Changed(_) | Transition::Unchanged(_) | Transition::Removed(_)) => {}
+            Ok(Transition::Running { task, .. }) => {
                 all_ok = false;
-                eprintln!("task {} {why}: it is {}", task.id, task.state);
+                eprintln!(
+                    "task {id} is {} by the `queue run` working this data folder: stop that run first (its tasks stay resumable)",
+                    task.state
+                );
             }
+            Err(err) if err.code() == pandrop_engine::ErrorCode::InvalidInput => {
+                all_ok = false;
+                eprintln!("{err}");
+            }
+            Err(err) => return Err(anyhow::Error::from(err).into()),
         }
     }
     Ok(all_ok)
@@ -449,8 +363,9 @@ enum Connected {
     Unavailable { reason: String },
 }
 
+#[async_trait::async_trait]
 impl ProviderSource for Providers {
-    fn provider(&self, profile_id: &str) -> pandrop_engine::Result<Arc<dyn CloudProvider>> {
+    async fn provider(&self, profile_id: &str) -> pandrop_engine::Result<Arc<dyn CloudProvider>> {
         match self.0.get(profile_id) {
             Some(Connected::Ready(provider)) => Ok(Arc::clone(provider)),
             Some(Connected::Unavailable { reason }) => Err(pandrop_engine::Error::invalid(format!("profile {profile_id}"), reason.clone())),

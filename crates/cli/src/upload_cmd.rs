@@ -1,32 +1,22 @@
 //! `pandrop-cli upload`: files and folders to a cloud folder, several files at once; `.torrent` files can
 //! go on to 6pan's offline download.
 
-use anyhow::Context;
-use clap::{Args, ValueEnum};
-use pandrop_engine::hash::{FileDigest, HashRequest};
+use clap::Args;
+use pandrop_engine::hash::{FileDigest, HashRequest, md5_hex};
 use pandrop_engine::provider::pan6::{Pan6, TORRENT_DIR};
 use pandrop_engine::provider::pan123::MAX_SINGLE_STEP_SIZE;
-use pandrop_engine::provider::{CloudProvider, DuplicatePolicy, RemoteFile, RemoteTarget};
+use pandrop_engine::provider::{CloudProvider, RemoteFile};
 use pandrop_engine::queue::{Limits, ProviderSource, Queue};
-use pandrop_engine::store::{FileKey, NewTask, Profile, ProviderKind, Store, Task, TaskId, TaskState};
-use pandrop_engine::transfer::{self, Outcome, TransferReport};
-use std::path::{Path, PathBuf};
+use pandrop_engine::store::{FileKey, NewTask, Profile, ProviderKind, RunLock, Store, Task, TaskAction, TaskId, TaskState};
+use pandrop_engine::transfer::{Outcome, TransferReport, Walk, is_torrent};
+use std::path::PathBuf;
 use std::sync::Arc;
 use url::Url;
 
-use crate::CliError;
-use crate::cloud::{ConnectOptions, Connection, ProviderArg};
+use crate::cloud::{ConnectOptions, Connection, DuplicateArg, ProviderArg};
 use crate::drive::{Ending, drive};
 use crate::output::Output;
-
-/// What to do when a file of the same name exists.
-#[derive(Clone, Copy, ValueEnum)]
-enum DuplicateArg {
-    /// Keep both; the cloud renames the new file.
-    Keep,
-    /// Replace the existing file.
-    Overwrite,
-}
+use crate::{CliError, data};
 
 /// Arguments of `upload`.
 #[derive(Args)]
@@ -67,6 +57,10 @@ pub(crate) struct UploadArgs {
     /// One JSON object per file per line on stdout.
     #[arg(long)]
     json: bool,
+    /// Where a stopped run keeps its tasks until the same command runs again [default: the user's data
+    /// folder, PanDrop].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
 }
 
 /// Uploads everything; returns whether every file succeeded.
@@ -88,22 +82,23 @@ pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliErro
     }
     let conn = Connection::open(ConnectOptions {
         provider: args.provider,
-        endpoint: args.endpoint,
+        endpoint: args.endpoint.clone(),
         sandbox: args.sandbox,
         single_step_max: args.single_step_max,
     })
     .await?;
-    let duplicate = match args.duplicate {
-        None => DuplicatePolicy::Fail,
-        Some(DuplicateArg::Keep) => DuplicatePolicy::KeepBoth,
-        Some(DuplicateArg::Overwrite) => DuplicatePolicy::Overwrite,
-    };
-    let to = args.to.unwrap_or_else(|| "/".to_owned());
+    let duplicate = DuplicateArg::policy(args.duplicate);
+    let to = args.to.clone().unwrap_or_else(|| "/".to_owned());
     let output = Output::new(args.json);
 
-    // The same durable queue as the app and `queue run`, on a store of this run's own that goes with it.
-    let private = tempfile::TempDir::new().context("creating this upload's queue store")?;
-    let store = Arc::new(Store::open(&private.path().join("upload.db")).map_err(anyhow::Error::from)?);
+    // The same durable queue as the app and `queue run`, on a store of this command's own in the data folder:
+    // an interrupted run leaves it there, and the same command run again continues the half-sent files.
+    let path = data::data_dir(args.data_dir.clone())?
+        .join(UPLOADS_DIR)
+        .join(format!("{}.db", run_key(&args, &to)));
+    let store = Arc::new(data::open_store(&path)?);
+    // The same command running in another terminal would send the same files: one at a time.
+    let lock = RunLock::acquire(&path).map_err(anyhow::Error::from)?;
     store
         .upsert_profile(&Profile {
             id: PROFILE.into(),
@@ -115,37 +110,17 @@ pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliErro
         })
         .map_err(anyhow::Error::from)?;
     let offline = args.offline_to.is_some();
-    let mut all_ok = true;
-    let mut new = Vec::new();
-    for planned in transfer::plan_paths(&args.paths, &to) {
-        match planned {
-            Ok(file) => {
-                let target = if offline && is_torrent(&file.path) {
-                    // Torrents for offline download go to the system torrent folder (seed 003).
-                    RemoteTarget {
-                        dir: TORRENT_DIR.to_owned(),
-                        name: file.target.name,
-                    }
-                } else {
-                    file.target
-                };
-                let size = std::fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0);
-                new.push(NewTask {
-                    profile_id: PROFILE.into(),
-                    local_path: file.path,
-                    target,
-                    duplicate,
-                    size,
-                });
-            }
-            Err((path, err)) => {
-                all_ok = false;
-                output.failure(&path, &err);
-            }
-        }
+    let walk = Walk::of(&args.paths);
+    for refused in &walk.refused {
+        output.failure_text(&refused.path, &refused.message);
     }
-    store.add_tasks(&new).map_err(anyhow::Error::from)?;
-    let tasks = store.tasks().map_err(anyhow::Error::from)?;
+    let all_ok = walk.refused.is_empty();
+    let mut planned = walk.tasks(PROFILE, &to, duplicate);
+    for task in planned.iter_mut().filter(|t| offline && is_torrent(&t.local_path)) {
+        // Torrents for offline download go to the system torrent folder (seed 003).
+        task.target.dir = TORRENT_DIR.to_owned();
+    }
+    let tasks = continue_or_add(&store, planned)?;
     let limits = Limits {
         files: usize::from(args.jobs),
         parts_per_file: usize::from(args.slices),
@@ -168,15 +143,66 @@ pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliErro
     if let Some(err) = store_failure {
         return Err(anyhow::Error::from(err)
             .context(format!(
-                "this upload's queue store in {} stopped taking writes (is the disk full?); no further upload was started",
-                private.path().display()
+                "this upload's queue store {} stopped taking writes (is the disk full?); no further upload was started, \
+                 and the same command run again continues the rest",
+                path.display()
             ))
             .into());
     }
     match outcome? {
-        Ending::Interrupted => Err(CliError::Interrupted),
-        Ending::Idle { failed } => Ok(all_ok && failed == 0),
+        Ending::Interrupted => {
+            eprintln!("stopped; run the same command again to continue: half-sent files go on where they stopped");
+            Err(CliError::Interrupted)
+        }
+        Ending::Idle { failed } => {
+            // Every file has its answer: nothing is left to continue.
+            drop(store);
+            drop(lock);
+            data::remove_store(&path);
+            Ok(all_ok && failed == 0)
+        }
     }
+}
+
+/// The folder of the data folder where `upload` keeps the tasks of runs that have not finished.
+const UPLOADS_DIR: &str = "uploads";
+
+/// Names the store of one upload command: the same cloud, target, options and paths give the same name, so
+/// running a stopped command again finds its tasks.
+fn run_key(args: &UploadArgs, to: &str) -> String {
+    let mut identity = format!(
+        "{}\0{}\0{to}\0{:?}\0{:?}",
+        args.provider.name(),
+        args.endpoint
+            .as_ref()
+            .map_or(if args.sandbox { "sandbox" } else { "" }, Url::as_str),
+        args.offline_to,
+        DuplicateArg::policy(args.duplicate),
+    );
+    for path in &args.paths {
+        identity.push('\0');
+        identity.push_str(&std::path::absolute(path).unwrap_or_else(|_| path.clone()).to_string_lossy());
+    }
+    md5_hex(identity.as_bytes())
+}
+
+/// The tasks of this run: those an interrupted run of the same command left (what failed is tried again with
+/// a fresh budget, what finished is reported as it was recorded), plus the planned files it did not have.
+fn continue_or_add(store: &Store, planned: Vec<NewTask>) -> Result<Vec<Task>, CliError> {
+    let earlier = store.tasks().map_err(anyhow::Error::from)?;
+    if !earlier.is_empty() {
+        eprintln!("continuing where an earlier run of this command stopped");
+    }
+    for task in earlier
+        .iter()
+        .filter(|t| matches!(t.state, TaskState::Failed | TaskState::Cancelled))
+    {
+        store.transition(task.id, TaskAction::Retry).map_err(anyhow::Error::from)?;
+    }
+    let known = |n: &NewTask| earlier.iter().any(|t| t.local_path == n.local_path && t.target == n.target);
+    let new: Vec<NewTask> = planned.into_iter().filter(|n| !known(n)).collect();
+    store.add_tasks(&new).map_err(anyhow::Error::from)?;
+    Ok(store.tasks().map_err(anyhow::Error::from)?)
 }
 
 /// The profile id of this run's only account.
@@ -185,8 +211,9 @@ const PROFILE: &str = "upload";
 /// The one account of an `upload` run.
 struct OneAccount(Arc<dyn CloudProvider>);
 
+#[async_trait::async_trait]
 impl ProviderSource for OneAccount {
-    fn provider(&self, _profile_id: &str) -> pandrop_engine::Result<Arc<dyn CloudProvider>> {
+    async fn provider(&self, _profile_id: &str) -> pandrop_engine::Result<Arc<dyn CloudProvider>> {
         Ok(Arc::clone(&self.0))
     }
 }
@@ -230,8 +257,8 @@ impl Reporter<'_> {
                 size: task.size,
             },
             digest: self.digest(&task),
-            // This run's store is new, so nothing was sent by an earlier run.
-            bytes_sent: if outcome == Outcome::Uploaded { task.size } else { 0 },
+            // What the transfer that finished it sent, as recorded then.
+            bytes_sent: task.bytes_sent.unwrap_or(0),
         };
         let mut started = None;
         if let (Some(save_dir), Some(pan6)) = (self.offline_to.filter(|_| is_torrent(&task.local_path)), &self.pan6) {
@@ -270,8 +297,4 @@ impl Reporter<'_> {
             slices: None,
         }
     }
-}
-
-fn is_torrent(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("torrent"))
 }

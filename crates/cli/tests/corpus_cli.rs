@@ -81,7 +81,11 @@ impl Env {
 
     async fn upload(&self, args: &[&OsStr]) -> Output {
         let mut cmd = self.command();
-        cmd.arg("upload").args(["--endpoint", &self.cloud.pan123_url()]).args(args);
+        cmd.arg("upload")
+            .args(["--endpoint", &self.cloud.pan123_url()])
+            .arg("--data-dir")
+            .arg(self.data_dir("upload-data"))
+            .args(args);
         self.run(&mut cmd).await
     }
 
@@ -351,6 +355,8 @@ async fn a_file_that_changes_while_uploaded_fails_and_is_not_completed() {
                 "--limit-rate",
                 "1048576",
             ])
+            .arg("--data-dir")
+            .arg(env.data_dir("upload-data"))
             .args(["--to", "/moving"])
             .arg(&path)
             .stdout(std::process::Stdio::piped())

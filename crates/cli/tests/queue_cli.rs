@@ -213,3 +213,113 @@ async fn state_changes_refuse_what_does_not_apply() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(env.list().await.is_empty());
 }
+
+/// `queue pause|resume|cancel|retry|remove` follow the engine's lifecycle table, for every state: the command
+/// changes exactly what the table says, leaves the task alone where the table refuses or has nothing to do,
+/// and (with a run working the folder) leaves the tasks that run is transferring to it.
+#[tokio::test]
+async fn state_changes_follow_the_engine_lifecycle_for_every_state() {
+    use pandrop_engine::provider::{DuplicatePolicy, RemoteTarget};
+    use pandrop_engine::store::lifecycle::{Decision, decide};
+    use pandrop_engine::store::{NewTask, Profile, ProviderKind, RunLock, Store, TaskAction, TaskState};
+
+    let dir = TempDir::new().expect("tempdir");
+    for state in TaskState::ALL {
+        for action in [
+            TaskAction::Pause,
+            TaskAction::Resume,
+            TaskAction::Cancel,
+            TaskAction::Retry,
+            TaskAction::Remove,
+        ] {
+            let data = dir.path().join(format!("{state}-{action}"));
+            let db = data.join("queue.db");
+            let store = Store::open(&db).expect("store");
+            store
+                .upsert_profile(&Profile {
+                    id: "p".into(),
+                    provider: ProviderKind::Pan123,
+                    name: "p".into(),
+                    endpoint: "sandbox".into(),
+                    default_dir: "/".into(),
+                    settings: serde_json::json!({}),
+                })
+                .expect("profile");
+            let new = NewTask {
+                profile_id: "p".into(),
+                local_path: dir.path().join("f.bin"),
+                target: RemoteTarget {
+                    dir: "/".into(),
+                    name: "f.bin".into(),
+                },
+                duplicate: DuplicatePolicy::Fail,
+                size: 10,
+            };
+            let id = store.add_tasks(&[new]).expect("add")[0];
+            match state {
+                TaskState::Queued => {}
+                TaskState::Done | TaskState::Instant => drop(store.finish(id, state, "r").expect("finish")),
+                other => drop(store.set_state(id, other, None).expect("set")),
+            }
+            // An active state in the store means a run is on the task: hold that run's lock meanwhile.
+            let runner = state.is_active().then(|| RunLock::acquire(&db).expect("lock"));
+
+            let mut cmd = tokio::process::Command::new(BIN);
+            cmd.arg("queue")
+                .arg("--data-dir")
+                .arg(&data)
+                .arg(action.as_str())
+                .arg(id.to_string());
+            let out = cmd.output().await.expect("run pandrop-cli");
+            drop(runner);
+            let after = store.task(id).expect("read");
+            let case = format!("{action} on {state}: {}", text(&out));
+            match decide(state, action) {
+                Ok(Decision::Become(to)) => {
+                    assert_eq!(out.status.code(), Some(0), "{case}");
+                    assert_eq!(after.map(|t| t.state), Some(to), "{case}");
+                }
+                Ok(Decision::Delete) => {
+                    assert_eq!(out.status.code(), Some(0), "{case}");
+                    assert!(after.is_none(), "{case}");
+                }
+                Ok(Decision::AlreadyThere) => {
+                    assert_eq!(out.status.code(), Some(0), "{case}");
+                    assert_eq!(after.map(|t| t.state), Some(state), "{case}");
+                }
+                Ok(Decision::StopWorker(_)) => {
+                    assert_eq!(out.status.code(), Some(1), "{case}");
+                    assert!(text(&out).contains("stop that run first"), "{case}");
+                    assert_eq!(after.map(|t| t.state), Some(state), "{case}");
+                }
+                Ok(Decision::Reorder) => unreachable!("not a state change"),
+                Err(why) => {
+                    assert_eq!(out.status.code(), Some(1), "{case}");
+                    assert!(text(&out).contains(&why.to_string()), "{case}");
+                    assert_eq!(after.map(|t| t.state), Some(state), "{case}");
+                }
+            }
+        }
+    }
+}
+
+/// A task retried by hand after it used up its automatic attempts starts again with the whole budget.
+#[tokio::test]
+async fn retry_by_hand_resets_the_attempt_count() {
+    use pandrop_engine::store::{Store, TaskState};
+    let env = env().await;
+    let a = env.file("a.bin", 1000, 1);
+    let out = env.add(&["--to", "/s", a.to_str().expect("utf-8")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let id = ids(&env.list().await)[0];
+    let store = Store::open(&env.dir.path().join("data/queue.db")).expect("store");
+    let task = pandrop_engine::store::TaskId(id);
+    for _ in 0..5 {
+        store.bump_attempts(task).expect("bump");
+    }
+    store.set_state(task, TaskState::Failed, None).expect("fail");
+    let out = env.queue(&["retry", &id.to_string()]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let after = store.task(task).expect("read").expect("there");
+    assert_eq!((after.state, after.attempts), (TaskState::Queued, 0));
+}

@@ -44,7 +44,7 @@ pub async fn sendto_confirm(
     .await?;
     let walked = desk.take(batch_id)?;
     let sent = enqueue(&state, &walked, &target).await?;
-    Ok(walked.report(sent.added as usize))
+    Ok(crate::adding::report(&walked, sent.added as usize))
 }
 
 /// Drops a waiting batch: nothing is uploaded.

@@ -136,7 +136,7 @@ async fn deliver<R: Runtime>(app: &AppHandle<R>, outbox: &Mutex<Outbox>, paths: 
     let (accounts, store) = (state.accounts.clone(), Arc::clone(&state.store));
     let walked = tokio::task::spawn_blocking(move || {
         let roots = tidy(paths);
-        let walked = Walked::walk(&roots);
+        let walked = Walked::of(&roots);
         // The remembered target counts only while its profile exists.
         let target = target::load(&store)
             .ok()
@@ -167,7 +167,7 @@ async fn deliver<R: Runtime>(app: &AppHandle<R>, outbox: &Mutex<Outbox>, paths: 
             paths: roots.iter().map(|p| p.display().to_string()).collect(),
             files: u32::try_from(walked.files.len()).unwrap_or(u32::MAX),
             bytes: walked.bytes(),
-            rejected: walked.rejected.clone(),
+            rejected: crate::adding::rejected(&walked),
             sent,
         };
         tracing::info!(

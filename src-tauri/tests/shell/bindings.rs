@@ -1,4 +1,5 @@
-//! The generated TypeScript bindings are up to date, and the three command lists agree.
+//! The generated TypeScript bindings (and the UI tests' copy of the task lifecycle) are up to date, and the
+//! three command lists agree.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -11,11 +12,29 @@ fn bindings_are_up_to_date() {
     let fresh = dir.path().join("bindings.ts");
     pandrop_lib::export_bindings(&fresh).expect("export bindings");
     let fresh = std::fs::read_to_string(&fresh).unwrap();
-    let committed_path = Path::new(MANIFEST).join(pandrop_lib::BINDINGS_PATH);
+    up_to_date(pandrop_lib::BINDINGS_PATH, &fresh);
+}
+
+/// The UI's tests make rows up without a shell: they take the actions each state allows from this file,
+/// written from the engine's lifecycle, so they cannot drift from it.
+#[test]
+fn the_ui_tests_lifecycle_is_up_to_date() {
+    use pandrop_engine::store::{TaskState, allowed_actions};
+    let table: serde_json::Map<String, serde_json::Value> = TaskState::ALL
+        .into_iter()
+        .map(|state| (state.as_str().to_owned(), serde_json::json!(allowed_actions(state))))
+        .collect();
+    let fresh = serde_json::to_string_pretty(&table).unwrap() + "\n";
+    up_to_date("../ui/src/test/lifecycle.json", &fresh);
+}
+
+/// Compares a generated file with the committed one; `PANDROP_UPDATE_BINDINGS=1` writes it instead.
+fn up_to_date(relative: &str, fresh: &str) {
+    let committed_path = Path::new(MANIFEST).join(relative);
     let committed = std::fs::read_to_string(&committed_path).unwrap_or_default();
     if fresh != committed {
         if std::env::var_os("PANDROP_UPDATE_BINDINGS").is_some() {
-            std::fs::write(&committed_path, &fresh).unwrap();
+            std::fs::write(&committed_path, fresh).unwrap();
             return;
         }
         panic!(

@@ -328,6 +328,12 @@ export type Settings = {
 	theme: Theme,
 };
 
+/**
+ *  What the user may ask of a task; the engine's lifecycle decides which apply to each row
+ *  ([`TaskDto::allowed_actions`]), so the UI never keeps rules of its own.
+ */
+export type TaskAction = "pause" | "resume" | "cancel" | "retry" | "remove" | "move";
+
 /**  One row of the queue. */
 export type TaskDto = {
 	id: number,
@@ -342,6 +348,7 @@ export type TaskDto = {
 	remoteId: string | null,
 	position: number,
 	attempts: number,
+	allowedActions: TaskAction[],
 };
 
 /**  Why a task failed. */

@@ -1,6 +1,11 @@
-import type { ProfileDto, Settings, TaskDto, TaskProgressDto } from '../lib/api';
+import type { ProfileDto, Settings, TaskAction, TaskDto, TaskProgressDto, TaskState } from '../lib/api';
+import lifecycle from './lifecycle.json';
 
 let nextId = 1;
+
+/** What the engine's lifecycle allows per state, written from the engine by the shell's bindings test; the
+ *  running app gets `allowedActions` from the shell with every row. */
+const ALLOWED = lifecycle as Record<TaskState, TaskAction[]>;
 
 export function task(over: Partial<TaskDto> = {}): TaskDto {
   const id = over.id ?? nextId++;
@@ -17,6 +22,7 @@ export function task(over: Partial<TaskDto> = {}): TaskDto {
     remoteId: null,
     position: id,
     attempts: 0,
+    allowedActions: ALLOWED[over.state ?? 'queued'],
     ...over,
   };
 }

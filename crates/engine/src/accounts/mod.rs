@@ -302,9 +302,17 @@ impl Inner {
     }
 }
 
+#[async_trait::async_trait]
 impl ProviderSource for Accounts {
-    fn provider(&self, profile_id: &str) -> Result<Arc<dyn CloudProvider>> {
-        self.connect(profile_id)
+    async fn provider(&self, profile_id: &str) -> Result<Arc<dyn CloudProvider>> {
+        let this = self.clone();
+        let id = profile_id.to_owned();
+        // Connecting reads the store and the keyring, which may take their time: off the async threads.
+        tokio::task::spawn_blocking(move || this.connect(&id))
+            .await
+            .map_err(|e| Error::Store {
+                message: format!("store worker failed: {e}"),
+            })?
     }
 }
 

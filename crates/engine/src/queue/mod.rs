@@ -18,12 +18,17 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
 use crate::provider::CloudProvider;
-use crate::store::{MoveTo, NewTask, Store, Task, TaskId, TaskState};
+use crate::store::{MoveTo, NewTask, Store, Task, TaskAction, TaskId};
 
 /// Where the queue gets the provider of a task's profile (the caller owns credentials and the keyring).
+///
+/// Asked from the task's worker, never from the scheduler: a keyring that takes its time to answer holds up
+/// that task only.
+#[async_trait::async_trait]
 pub trait ProviderSource: Send + Sync {
-    /// The provider for `profile_id`.
-    fn provider(&self, profile_id: &str) -> Result<Arc<dyn CloudProvider>>;
+    /// The provider for `profile_id`. Implementations run blocking work (keyring, store) off the async
+    /// threads.
+    async fn provider(&self, profile_id: &str) -> Result<Arc<dyn CloudProvider>>;
 }
 
 /// How much runs at once; changeable while the queue runs.
@@ -57,15 +62,12 @@ impl Default for Limits {
 }
 
 /// Something subscribers should know.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum QueueEvent {
-    /// A task changed state.
+    /// A task changed; every change of state sends one.
     State {
-        /// The task.
-        id: TaskId,
-        /// Its new state.
-        state: TaskState,
+        /// The task as it now stands in the store (boxed: progress events, the most frequent, stay small).
+        task: Box<Task>,
     },
     /// Tasks were added, removed or moved.
     Reordered,
@@ -79,12 +81,9 @@ pub enum QueueEvent {
 /// What a command asks of the scheduler.
 #[derive(Debug)]
 pub(crate) enum Command {
-    Wake,
-    Pause(Vec<TaskId>),
-    Resume(Vec<TaskId>),
-    Cancel(Vec<TaskId>),
-    Retry(Vec<TaskId>),
-    Remove(Vec<TaskId>),
+    /// The queued tasks changed in the store (added, moved, retried in bulk): read them again.
+    Reload,
+    Act(TaskAction, Vec<TaskId>),
     PauseAll,
     ResumeAll,
     SetLimits(Limits),
@@ -163,7 +162,7 @@ impl Queue {
     pub async fn add(&self, tasks: Vec<NewTask>) -> Result<Vec<TaskId>> {
         let ids = blocking(&self.store, move |s| s.add_tasks(&tasks)).await?;
         let _ = self.events.send(QueueEvent::Reordered);
-        self.send(Command::Wake);
+        self.send(Command::Reload);
         Ok(ids)
     }
 
@@ -172,29 +171,35 @@ impl Queue {
         blocking(&self.store, |s| s.tasks()).await
     }
 
+    /// Applies a user's action to tasks, as [`crate::store::lifecycle`] rules; tasks it does not apply to are
+    /// left as they are.
+    pub fn act(&self, action: TaskAction, ids: &[TaskId]) {
+        self.send(Command::Act(action, ids.to_vec()));
+    }
+
     /// Pauses tasks; a running one stops and keeps what it sent.
     pub fn pause(&self, ids: &[TaskId]) {
-        self.send(Command::Pause(ids.to_vec()));
+        self.act(TaskAction::Pause, ids);
     }
 
     /// Puts paused tasks back in the queue.
     pub fn resume(&self, ids: &[TaskId]) {
-        self.send(Command::Resume(ids.to_vec()));
+        self.act(TaskAction::Resume, ids);
     }
 
     /// Cancels tasks; a running one stops and its saved session is dropped.
     pub fn cancel(&self, ids: &[TaskId]) {
-        self.send(Command::Cancel(ids.to_vec()));
+        self.act(TaskAction::Cancel, ids);
     }
 
     /// Puts failed or cancelled tasks back in the queue with a fresh attempt budget.
     pub fn retry(&self, ids: &[TaskId]) {
-        self.send(Command::Retry(ids.to_vec()));
+        self.act(TaskAction::Retry, ids);
     }
 
     /// Removes tasks from the queue (running ones are stopped first).
     pub fn remove(&self, ids: &[TaskId]) {
-        self.send(Command::Remove(ids.to_vec()));
+        self.act(TaskAction::Remove, ids);
     }
 
     /// Pauses every task that has not finished.
@@ -217,14 +222,14 @@ impl Queue {
     pub async fn move_task(&self, id: TaskId, to: MoveTo) -> Result<()> {
         blocking(&self.store, move |s| s.move_task(id, to)).await?;
         let _ = self.events.send(QueueEvent::Reordered);
-        self.send(Command::Wake);
+        self.send(Command::Reload);
         Ok(())
     }
 
     /// Puts every failed task back in the queue.
     pub async fn retry_all_failed(&self) -> Result<Vec<TaskId>> {
         let ids = blocking(&self.store, |s| s.retry_failed()).await?;
-        self.send(Command::Wake);
+        self.send(Command::Reload);
         Ok(ids)
     }
 

@@ -1,12 +1,16 @@
 //! The owner task: starts queued tasks as slots allow, applies commands, reacts to finished transfers,
 //! and publishes progress.
+//!
+//! It keeps the tasks that wait for a slot in memory, in queue order, and wakes only for a command, a
+//! transfer that ended, the end of a backoff, or (while transfers run) the progress tick: an idle queue does
+//! not touch the store.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Semaphore, broadcast, mpsc, watch};
 use tokio::task::JoinSet;
-use tokio::time::Instant;
+use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use super::journal::StoreJournal;
@@ -14,10 +18,10 @@ use super::progress::ProgressBoard;
 use super::{Command, Limits, ProviderSource, QueueEvent, blocking};
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::ByteRate;
-use crate::store::{FileKey, Store, Task, TaskError, TaskId, TaskState};
+use crate::store::{FileKey, Store, Task, TaskAction, TaskError, TaskId, TaskState, Transition};
 use crate::transfer::{self, Outcome, Phase, TransferOptions, TransferReport};
 
-/// How often progress is published.
+/// How often progress is published while transfers run.
 const TICK: Duration = Duration::from_millis(100);
 /// How often running tasks' byte counts are saved.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
@@ -30,6 +34,17 @@ enum Stop {
     Pause,
     Cancel,
     Remove,
+}
+
+impl Stop {
+    /// The stop that leaves a task in `then` (see [`crate::store::lifecycle::Decision::StopWorker`]).
+    fn leading_to(then: Option<TaskState>) -> Self {
+        match then {
+            Some(TaskState::Paused) => Self::Pause,
+            Some(_) => Self::Cancel,
+            None => Self::Remove,
+        }
+    }
 }
 
 struct Running {
@@ -47,6 +62,9 @@ pub(super) struct Scheduler {
     hash_slots: Arc<Semaphore>,
     upload_slots: Arc<Semaphore>,
     rate: ByteRate,
+    /// Queued tasks, in queue order: what starts next. Read from the store at start and after changes that
+    /// reorder or add, then kept here.
+    ready: Vec<Task>,
     running: HashMap<TaskId, Running>,
     workers: JoinSet<(TaskId, Result<TransferReport>)>,
     board: ProgressBoard,
@@ -83,6 +101,7 @@ impl Scheduler {
             events,
             idle,
             cancel,
+            ready: Vec::new(),
             running: HashMap::new(),
             workers: JoinSet::new(),
             board: ProgressBoard::default(),
@@ -95,11 +114,13 @@ impl Scheduler {
 
     pub(super) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        self.reload().await;
         loop {
-            if let Err(e) = self.fill().await {
-                tracing::error!(error = %e, "cannot read the queue");
-            }
-            self.update_idle().await;
+            self.fill().await;
+            self.update_idle();
+            let backoff_ends = self.next_backoff_end();
+            let ticking = !self.running.is_empty();
             tokio::select! {
                 biased;
                 () = self.cancel.cancelled() => break,
@@ -111,55 +132,67 @@ impl Scheduler {
                     Ok((id, result)) => self.finished(id, result).await,
                     Err(e) => tracing::error!(error = %e, "a transfer task failed to run to the end"),
                 },
-                _ = tick.tick() => self.tick().await,
+                _ = tick.tick(), if ticking => self.tick().await,
+                () = sleep_until(backoff_ends), if backoff_ends.is_some() => {}
             }
         }
         self.stop_all().await;
     }
 
-    /// Starts queued tasks while there is room: every upload slot, plus the hashing slots so hashing runs
-    /// ahead of uploads.
-    async fn fill(&mut self) -> Result<()> {
-        if self.store_failed() {
-            return Ok(());
+    /// Reads the queued tasks again (after adds, moves and bulk retries).
+    async fn reload(&mut self) {
+        match blocking(&self.store, |s| s.next_queued(usize::MAX)).await {
+            Ok(queued) => self.ready = queued.into_iter().filter(|t| !self.running.contains_key(&t.id)).collect(),
+            // A store that cannot even be read cannot record a transfer either: nothing starts.
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the queue");
+                self.note_store_failure(e);
+            }
         }
-        let room = (self.limits.files + self.limits.hashing).saturating_sub(self.running.len());
-        if room == 0 {
-            return Ok(());
-        }
-        let now = Instant::now();
-        let want = room + self.running.len() + self.not_before.len();
-        let queued = blocking(&self.store, move |s| s.next_queued(want)).await?;
-        let ready = queued
-            .into_iter()
-            .filter(|t| !self.running.contains_key(&t.id))
-            .filter(|t| self.not_before.get(&t.id).is_none_or(|(at, _)| *at <= now))
-            .take(room)
-            .collect::<Vec<_>>();
-        for task in ready {
-            self.start(task).await;
-        }
-        Ok(())
     }
 
-    async fn start(&mut self, task: Task) {
+    /// Starts queued tasks while there is room: every upload slot, plus the hashing slots so hashing runs
+    /// ahead of uploads.
+    async fn fill(&mut self) {
+        let now = Instant::now();
+        let mut at = 0;
+        while !self.store_failed() && self.running.len() < self.limits.files + self.limits.hashing && at < self.ready.len() {
+            let id = self.ready[at].id;
+            if self.not_before.get(&id).is_some_and(|(until, _)| *until > now) {
+                at += 1;
+                continue;
+            }
+            self.ready.remove(at);
+            match blocking(&self.store, move |s| s.claim(id)).await {
+                Ok(Some(task)) => self.start(task),
+                // Changed by another process since it was read: it is no longer this queue's to start.
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(task = %id, error = %e, "cannot start a task");
+                    self.note_store_failure(e);
+                }
+            }
+        }
+    }
+
+    /// When the first task waiting out a backoff may start.
+    fn next_backoff_end(&self) -> Option<Instant> {
+        if self.running.len() >= self.limits.files + self.limits.hashing {
+            return None;
+        }
+        self.ready
+            .iter()
+            .filter_map(|t| self.not_before.get(&t.id).map(|(until, _)| *until))
+            .min()
+    }
+
+    /// Runs a claimed task (now `Hashing`) on a worker.
+    fn start(&mut self, task: Task) {
         let id = task.id;
-        let provider = match self.providers.provider(&task.profile_id) {
-            Ok(p) => p,
-            Err(e) => return self.set(id, TaskState::Failed, Some(TaskError::from(&e))).await,
-        };
-        // The hash cache is keyed by the file as it is now: a changed file is hashed again.
-        let key = std::fs::metadata(&task.local_path)
-            .ok()
-            .and_then(|m| FileKey::of(&task.local_path, &m).ok());
-        let journal = StoreJournal {
-            store: Arc::clone(&self.store),
-            task: id,
-            key,
-            hash_slots: Arc::clone(&self.hash_slots),
-            upload_slots: Arc::clone(&self.upload_slots),
-            permit: Mutex::new(None),
-        };
+        let providers = Arc::clone(&self.providers);
+        let store = Arc::clone(&self.store);
+        let hash_slots = Arc::clone(&self.hash_slots);
+        let upload_slots = Arc::clone(&self.upload_slots);
         let options = TransferOptions {
             parallel_parts: self.limits.parts_per_file.max(1),
             duplicate: task.duplicate,
@@ -176,17 +209,32 @@ impl Scheduler {
             },
         );
         self.phases.insert(id, TaskState::Hashing);
-        self.set(id, TaskState::Hashing, None).await;
+        self.emit(task.clone());
         self.workers.spawn(async move {
-            let result = transfer::upload_file_with(
-                provider.as_ref(),
-                &task.local_path,
-                &task.target,
-                &options,
-                progress,
-                &journal,
-                &cancel,
-            )
+            let result = async {
+                // Credentials may come from the keyring and the file is looked at on disk: both off the
+                // scheduler, which keeps answering commands meanwhile.
+                let provider = providers.provider(&task.profile_id).await?;
+                let key = file_key(task.local_path.clone()).await;
+                let journal = StoreJournal {
+                    store,
+                    task: id,
+                    key,
+                    hash_slots,
+                    upload_slots,
+                    permit: Mutex::new(None),
+                };
+                transfer::upload_file_with(
+                    provider.as_ref(),
+                    &task.local_path,
+                    &task.target,
+                    &options,
+                    progress,
+                    &journal,
+                    &cancel,
+                )
+                .await
+            }
             .await;
             (id, result)
         });
@@ -203,20 +251,20 @@ impl Scheduler {
                     Outcome::Uploaded => TaskState::Done,
                     Outcome::Instant => TaskState::Instant,
                 };
-                let remote = report.remote.id.clone();
-                match blocking(&self.store, move |s| s.finish(id, state, &remote)).await {
-                    Ok(()) => self.emit(id, state),
+                let (remote, sent) = (report.remote.id.clone(), report.bytes_sent);
+                match blocking(&self.store, move |s| s.finish_sent(id, state, &remote, Some(sent))).await {
+                    Ok(task) => self.emit(task),
                     Err(e) => {
                         tracing::error!(task = %id, error = %e, "cannot record a finished upload");
-                        self.note_store_failure(&e);
+                        self.note_store_failure(e);
                     }
                 }
             }
-            (Err(_), Some(Stop::Pause)) => self.set(id, TaskState::Paused, None).await,
-            (Err(_), Some(Stop::Cancel)) => self.cancel_saved(id).await,
-            (Err(_), Some(Stop::Remove)) => self.remove_now(id).await,
+            (Err(_), Some(Stop::Pause)) => drop(self.set(id, TaskState::Paused, None).await),
+            (Err(_), Some(Stop::Cancel)) => self.cancel_stopped(id).await,
+            (Err(_), Some(Stop::Remove)) => self.remove_stopped(id).await,
             // Stopping with the queue: the task goes back in line with what it sent.
-            (Err(Error::Cancelled), None) => self.set(id, TaskState::Queued, None).await,
+            (Err(Error::Cancelled), None) => self.requeue(id, None).await,
             (Err(e), None) => self.failed(id, e).await,
         }
     }
@@ -228,99 +276,78 @@ impl Scheduler {
             let waits = self.not_before.get(&id).map_or(0, |(_, n)| n + 1);
             tracing::warn!(task = %id, error = %err, "the cloud is unreachable; waiting to try again");
             self.not_before.insert(id, (Instant::now() + backoff(waits), waits));
-            return self.set(id, TaskState::Queued, Some(TaskError::from(&err))).await;
+            return self.requeue(id, Some(TaskError::from(&err))).await;
         }
         if err.is_retryable() {
             match blocking(&self.store, move |s| s.bump_attempts(id)).await {
                 Ok(attempts) if attempts < self.limits.max_attempts => {
                     tracing::warn!(task = %id, attempts, error = %err, "transfer failed; trying again");
                     self.not_before.insert(id, (Instant::now() + backoff(attempts), 0));
-                    return self.set(id, TaskState::Queued, Some(TaskError::from(&err))).await;
+                    return self.requeue(id, Some(TaskError::from(&err))).await;
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!(task = %id, error = %e, "cannot count attempts"),
             }
         }
         self.not_before.remove(&id);
-        self.set(id, TaskState::Failed, Some(TaskError::from(&err))).await;
+        let _ = self.set(id, TaskState::Failed, Some(TaskError::from(&err))).await;
     }
 
     async fn command(&mut self, command: Command) {
         match command {
-            Command::Wake => {}
+            Command::Reload => self.reload().await,
             Command::Done(reply) => {
                 let _ = reply.send(());
             }
-            Command::Pause(ids) => {
+            Command::Act(action, ids) => {
                 for id in ids {
-                    self.pause(id).await;
-                }
-            }
-            Command::Resume(ids) => {
-                for id in ids {
-                    self.resume(id).await;
-                }
-            }
-            Command::Cancel(ids) => {
-                for id in ids {
-                    if !self.stop_running(id, Stop::Cancel) && self.is(id, |s| !s.is_finished()).await {
-                        self.cancel_saved(id).await;
-                    }
-                }
-            }
-            Command::Retry(ids) => {
-                for id in ids {
-                    if self.is(id, |s| matches!(s, TaskState::Failed | TaskState::Cancelled)).await {
-                        self.not_before.remove(&id);
-                        self.set(id, TaskState::Queued, None).await;
-                    }
-                }
-            }
-            Command::Remove(ids) => {
-                for id in ids {
-                    if !self.stop_running(id, Stop::Remove) {
-                        self.remove_now(id).await;
-                    }
+                    self.act(action, id).await;
                 }
             }
             Command::PauseAll => {
                 for task in self.all().await {
                     if !task.state.is_finished() && task.state != TaskState::Paused {
-                        self.pause(task.id).await;
+                        self.act(TaskAction::Pause, task.id).await;
                     }
                 }
             }
             Command::ResumeAll => {
                 for task in self.all().await {
-                    self.resume(task.id).await;
+                    if task.state == TaskState::Paused {
+                        self.act(TaskAction::Resume, task.id).await;
+                    }
                 }
             }
             Command::SetLimits(limits) => self.set_limits(limits),
         }
     }
 
-    async fn pause(&mut self, id: TaskId) {
-        if !self.stop_running(id, Stop::Pause) && self.is(id, |s| s == TaskState::Queued).await {
-            self.set(id, TaskState::Paused, None).await;
-        }
-    }
-
-    async fn resume(&mut self, id: TaskId) {
-        if self.is(id, |s| s == TaskState::Paused).await {
-            self.not_before.remove(&id);
-            self.set(id, TaskState::Queued, None).await;
-        }
-    }
-
-    /// Asks a running task to stop; false when it is not running.
-    fn stop_running(&mut self, id: TaskId, why: Stop) -> bool {
-        match self.running.get_mut(&id) {
-            Some(r) => {
-                r.stop = Some(why);
-                r.cancel.cancel();
-                true
+    /// Applies a user's action as the store's lifecycle rules say; a task a worker is on is stopped first.
+    async fn act(&mut self, action: TaskAction, id: TaskId) {
+        match blocking(&self.store, move |s| s.transition(id, action)).await {
+            Ok(Transition::Changed(task)) => {
+                self.not_before.remove(&id);
+                self.ready.retain(|t| t.id != id);
+                if task.state == TaskState::Queued {
+                    self.enqueue(task.clone());
+                }
+                self.emit(task);
             }
-            None => false,
+            Ok(Transition::Unchanged(_)) => {}
+            Ok(Transition::Removed(_)) => self.forget(id),
+            Ok(Transition::Running { task, then }) => {
+                let stop = Stop::leading_to(then);
+                match self.running.get_mut(&id) {
+                    Some(r) => {
+                        r.stop = Some(stop);
+                        r.cancel.cancel();
+                    }
+                    None => tracing::warn!(task = %id, state = %task.state, "no worker of this queue is on the task"),
+                }
+            }
+            // The UI offers only allowed actions and bulk commands skip the rest, so a refusal is a race with a
+            // change a moment ago: the task stays as it now is.
+            Err(e) => tracing::debug!(task = %id, %action, error = %e, "action not applied"),
         }
     }
 
@@ -349,7 +376,7 @@ impl Scheduler {
             };
             if self.running.get(&p.id).is_some_and(|r| r.stop.is_none()) && self.phases.get(&p.id) != Some(&state) {
                 self.phases.insert(p.id, state);
-                self.set(p.id, state, None).await;
+                let _ = self.set(p.id, state, None).await;
             }
         }
         if now.duration_since(self.last_save) >= SAVE_EVERY {
@@ -370,9 +397,8 @@ impl Scheduler {
         let _ = self.events.send(QueueEvent::Progress { tasks: progress });
     }
 
-    async fn update_idle(&mut self) {
-        let idle = self.running.is_empty()
-            && (self.store_failed() || blocking(&self.store, |s| s.next_queued(1)).await.is_ok_and(|q| q.is_empty()));
+    fn update_idle(&mut self) {
+        let idle = self.running.is_empty() && (self.store_failed() || self.ready.is_empty());
         self.idle.send_if_modified(|was| std::mem::replace(was, idle) != idle);
     }
 
@@ -388,54 +414,68 @@ impl Scheduler {
         }
     }
 
-    async fn cancel_saved(&mut self, id: TaskId) {
+    /// A worker stopped for a cancel: its saved session goes, and the task is cancelled.
+    async fn cancel_stopped(&mut self, id: TaskId) {
         self.not_before.remove(&id);
         if let Err(e) = blocking(&self.store, move |s| s.clear_resume(id)).await {
             tracing::warn!(task = %id, error = %e, "cannot drop the saved session");
         }
-        self.set(id, TaskState::Cancelled, None).await;
+        let _ = self.set(id, TaskState::Cancelled, None).await;
     }
 
-    async fn remove_now(&mut self, id: TaskId) {
-        self.not_before.remove(&id);
+    /// A worker stopped for a removal: the task leaves the queue.
+    async fn remove_stopped(&mut self, id: TaskId) {
         match blocking(&self.store, move |s| s.remove_tasks(&[id])).await {
-            Ok(()) => {
-                let _ = self.events.send(QueueEvent::Reordered);
-            }
+            Ok(()) => self.forget(id),
             Err(e) => tracing::error!(task = %id, error = %e, "cannot remove a task"),
         }
+    }
+
+    /// Drops what this queue knows of a task that left the store.
+    fn forget(&mut self, id: TaskId) {
+        self.not_before.remove(&id);
+        self.ready.retain(|t| t.id != id);
+        let _ = self.events.send(QueueEvent::Reordered);
     }
 
     async fn all(&self) -> Vec<Task> {
         blocking(&self.store, |s| s.tasks()).await.unwrap_or_default()
     }
 
-    async fn is(&self, id: TaskId, test: impl Fn(TaskState) -> bool) -> bool {
-        blocking(&self.store, move |s| s.task(id))
-            .await
-            .ok()
-            .flatten()
-            .is_some_and(|t| test(t.state))
+    /// Puts a task that stopped back in line (`error`: why it waits, if it does).
+    async fn requeue(&mut self, id: TaskId, error: Option<TaskError>) {
+        if let Some(task) = self.set(id, TaskState::Queued, error).await {
+            self.enqueue(task);
+        }
     }
 
-    async fn set(&mut self, id: TaskId, state: TaskState, error: Option<TaskError>) {
+    /// Adds a queued task to the ready list at its place in the queue.
+    fn enqueue(&mut self, task: Task) {
+        self.ready.retain(|t| t.id != task.id);
+        let at = self.ready.partition_point(|t| (t.position, t.id) < (task.position, task.id));
+        self.ready.insert(at, task);
+    }
+
+    /// Saves a worker's state change and announces it; the task as saved, or `None` when the store refused.
+    async fn set(&mut self, id: TaskId, state: TaskState, error: Option<TaskError>) -> Option<Task> {
         match blocking(&self.store, move |s| s.set_state(id, state, error.as_ref())).await {
-            Ok(()) => self.emit(id, state),
+            Ok(task) => {
+                self.emit(task.clone());
+                Some(task)
+            }
             Err(e) => {
                 tracing::error!(task = %id, error = %e, "cannot save a task's state");
-                self.note_store_failure(&e);
+                self.note_store_failure(e);
+                None
             }
         }
     }
 
     /// Remembers the first refused write: from then on no task starts, since none could be recorded.
-    fn note_store_failure(&self, err: &Error) {
+    fn note_store_failure(&self, err: Error) {
+        let Error::Store { message } = err else { return };
         let mut failure = self.store_failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if failure.is_none() {
-            let message = match err {
-                Error::Store { message } => message.clone(),
-                other => other.to_string(),
-            };
             *failure = Some(message);
         }
     }
@@ -447,8 +487,27 @@ impl Scheduler {
             .is_some()
     }
 
-    fn emit(&self, id: TaskId, state: TaskState) {
-        let _ = self.events.send(QueueEvent::State { id, state });
+    fn emit(&self, task: Task) {
+        let _ = self.events.send(QueueEvent::State { task: Box::new(task) });
+    }
+}
+
+/// The hash-cache key of a file as it is now: a changed file is hashed again.
+async fn file_key(path: std::path::PathBuf) -> Option<FileKey> {
+    tokio::task::spawn_blocking(move || {
+        let meta = std::fs::metadata(&path).ok()?;
+        FileKey::of(&path, &meta).ok()
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// Sleeps until `at`; never resolves without one (the select arm is disabled then anyway).
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

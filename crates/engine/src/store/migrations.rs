@@ -15,7 +15,7 @@ use super::{Context, store_error};
 use crate::error::Result;
 
 /// Every migration, in order. Append only.
-pub(super) const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_APP_SETTINGS];
+pub(super) const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_APP_SETTINGS, V3_BYTES_SENT];
 
 /// Version 1: profiles, the queue, parts and resume state, the hash cache and history.
 const V1_INITIAL: &str = r#"
@@ -109,6 +109,13 @@ CREATE TABLE app_settings (
     value      TEXT NOT NULL CHECK (json_valid(value)),
     updated_at INTEGER NOT NULL
 ) STRICT;
+"#;
+
+/// Version 3: what a finished task sent, so a report says it from the record instead of guessing.
+const V3_BYTES_SENT: &str = r#"
+-- Bytes sent by the transfer that finished the task (parts acknowledged before it and bytes the cloud already
+-- held are not counted).
+ALTER TABLE tasks ADD COLUMN bytes_sent INTEGER CHECK (bytes_sent >= 0);
 "#;
 
 /// The newest schema version this build knows.

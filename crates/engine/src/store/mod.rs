@@ -31,6 +31,7 @@
 mod app_settings;
 mod hash_cache;
 mod history;
+pub mod lifecycle;
 mod migrations;
 mod parts;
 mod profiles;
@@ -41,16 +42,18 @@ mod tasks;
 
 pub use hash_cache::FileKey;
 pub use history::HistoryEntry;
+pub use lifecycle::{TaskAction, allowed_actions};
 pub use parts::ResumeRecord;
 pub use profiles::{Profile, ProviderKind};
 pub use prune::{PruneReport, PruneRule};
 pub use run_lock::RunLock;
-pub use tasks::{MoveTo, NewTask, Task, TaskError, TaskId, TaskState};
+pub use tasks::{MoveTo, NewTask, Task, TaskError, TaskId, TaskState, Transition};
 
 use rusqlite::types::{Type, Value, ValueRef};
 use rusqlite::{Connection, TransactionBehavior};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -67,6 +70,8 @@ pub struct Store {
     path: Option<PathBuf>,
     /// Unix time in milliseconds. Every timestamp the store writes comes from here, so tests can move time.
     clock: Box<dyn Fn() -> i64 + Send + Sync>,
+    /// How many times the connection was taken (see [`Store::uses`]).
+    uses: AtomicU64,
 }
 
 impl fmt::Debug for Store {
@@ -132,6 +137,7 @@ impl Store {
             conn: Mutex::new(conn),
             path,
             clock: Box::new(now_ms),
+            uses: AtomicU64::new(0),
         }
     }
 
@@ -140,7 +146,16 @@ impl Store {
         (self.clock)()
     }
 
+    /// How many times the store has been used so far (each use is one statement or one short transaction).
+    ///
+    /// Work is woken by events, not by polling: a test reads this before and after an idle spell to show that
+    /// an idle queue leaves the database alone.
+    pub fn uses(&self) -> u64 {
+        self.uses.load(Ordering::Relaxed)
+    }
+
     fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.uses.fetch_add(1, Ordering::Relaxed);
         // A panic while the lock was held cannot leave SQLite half-written: an open transaction rolls back when
         // it is dropped during unwinding. The connection is still good, so poisoning is ignored.
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)

@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use super::lifecycle::{self, Decision, TaskAction};
 use super::profiles::profile_exists;
 use super::{Context, Store, no_such_task, parse_column, path_from_sql, path_to_sql};
 use crate::error::{Error, Result};
@@ -180,6 +181,9 @@ pub struct Task {
     pub error: Option<TaskError>,
     /// The cloud's id of the uploaded file, once finished.
     pub remote_id: Option<String>,
+    /// Bytes sent by the transfer that finished it (0 for an instant upload; parts acknowledged by an earlier
+    /// run are not counted); `None` while unfinished or when not recorded.
+    pub bytes_sent: Option<u64>,
     /// How many times a worker has started on it.
     pub attempts: u32,
     /// Its place in the queue: tasks run in increasing position (not necessarily consecutive numbers).
@@ -191,7 +195,7 @@ pub struct Task {
 }
 
 const TASK_COLUMNS: &str = "id, profile_id, local_path, remote_dir, remote_name, duplicate, size, state, bytes_done, \
-                            error_code, error_message, remote_id, attempts, position, created_at, updated_at";
+                            error_code, error_message, remote_id, attempts, position, created_at, updated_at, bytes_sent";
 
 /// SQL for the states [`TaskState::is_active`] names.
 const ACTIVE_STATES: &str = "('hashing', 'preparing', 'uploading', 'completing')";
@@ -222,6 +226,7 @@ fn task_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Task> {
         position: row.get(13)?,
         created_at: row.get(14)?,
         updated_at: row.get(15)?,
+        bytes_sent: row.get(16)?,
     })
 }
 
@@ -260,15 +265,39 @@ fn task_in(conn: &Connection, id: TaskId) -> Result<Option<Task>> {
 fn update_one(conn: &Connection, id: TaskId, doing: fmt::Arguments<'_>, sql: &str, params: impl rusqlite::Params) -> Result<()> {
     let changed = conn.execute(sql, params).context(doing)?;
     if changed == 0 {
-        return Err(match task_in(conn, id)? {
-            Some(task) => Error::invalid(
-                format!("task {id}"),
-                format!("is {}: a finished upload keeps its state and progress", task.state),
-            ),
-            None => no_such_task(id),
-        });
+        return Err(refused_change(conn, id)?);
     }
     Ok(())
+}
+
+/// Why a guarded update changed no row: the task is finished (and keeps its state), or it is not there.
+fn refused_change(conn: &Connection, id: TaskId) -> Result<Error> {
+    Ok(match task_in(conn, id)? {
+        Some(task) => Error::invalid(
+            format!("task {id}"),
+            format!("is {}: a finished upload keeps its state and progress", task.state),
+        ),
+        None => no_such_task(id),
+    })
+}
+
+/// What [`Store::transition`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    /// The task changed; here it is as it now stands.
+    Changed(Task),
+    /// The action found the task where it would have taken it (or, for a move, allowed it): nothing changed.
+    Unchanged(Task),
+    /// The task left the queue.
+    Removed(TaskId),
+    /// A worker is on the task. Whoever owns that worker stops it; then the task takes `then`, or leaves the
+    /// queue with `None`.
+    Running {
+        /// The task as it stands.
+        task: Task,
+        /// Its state once the worker let go; `None`: it leaves the queue.
+        then: Option<TaskState>,
+    },
 }
 
 /// Ids of the tasks in `where_sql`, in queue order.
@@ -364,7 +393,7 @@ impl Store {
     /// [`Store::finish`], which also records the remote id and the history row. For the same reason a task
     /// that is `Done` or `Instant` is refused too: it stays finished (until it is removed), so a late or stale
     /// change (another process acting on what it read a moment ago) cannot queue an uploaded file again.
-    pub fn set_state(&self, id: TaskId, state: TaskState, error: Option<&TaskError>) -> Result<()> {
+    pub fn set_state(&self, id: TaskId, state: TaskState, error: Option<&TaskError>) -> Result<Task> {
         if matches!(state, TaskState::Done | TaskState::Instant) {
             return Err(Error::invalid(
                 format!("task {id}"),
@@ -372,15 +401,75 @@ impl Store {
             ));
         }
         let now = self.now();
-        self.run(|conn| {
-            update_one(
-                conn,
-                id,
-                format_args!("setting task {id} to {state}"),
+        // `UPDATE … RETURNING` makes its change on the first step and commits when the statement is reset,
+        // where a failed commit would go unseen: an explicit transaction reports it.
+        self.write(format_args!("setting task {id} to {state}"), |conn| {
+            let sql = format!(
                 "UPDATE tasks SET state = ?1, error_code = ?2, error_message = ?3, updated_at = ?4
-                 WHERE id = ?5 AND state NOT IN ('done', 'instant')",
-                params![state.as_str(), error.map(|e| &e.code), error.map(|e| &e.message), now, id.0],
-            )
+                 WHERE id = ?5 AND state NOT IN ('done', 'instant') RETURNING {TASK_COLUMNS}"
+            );
+            let doing = format!("setting task {id} to {state}");
+            let params = params![state.as_str(), error.map(|e| &e.code), error.map(|e| &e.message), now, id.0];
+            match conn.query_row(&sql, params, task_from_row).optional().context(&doing)? {
+                Some(task) => Ok(task),
+                None => Err(refused_change(conn, id)?),
+            }
+        })
+    }
+
+    /// Takes a [`TaskState::Queued`] task for a worker: it becomes [`TaskState::Hashing`] in one statement, so
+    /// a task that another process paused, cancelled or removed a moment ago is never started. `None` when the
+    /// task is no longer queued.
+    pub fn claim(&self, id: TaskId) -> Result<Option<Task>> {
+        let now = self.now();
+        // In a transaction, so a failed commit is reported (see `set_state`).
+        self.write(format_args!("starting task {id}"), |conn| {
+            let sql =
+                format!("UPDATE tasks SET state = 'hashing', updated_at = ?1 WHERE id = ?2 AND state = 'queued' RETURNING {TASK_COLUMNS}");
+            conn.query_row(&sql, params![now, id.0], task_from_row)
+                .optional()
+                .context(format_args!("starting task {id}"))
+        })
+    }
+
+    /// Applies a user's action to a task as [`lifecycle::decide`] rules, checking and writing in one write
+    /// transaction, so a task that changed a moment ago (in this process or another) is judged as it is now.
+    ///
+    /// A task a worker is on is not changed: the answer says so, and the worker's owner stops it. `Retry` gives
+    /// the task a fresh budget of automatic retries; `Cancel` drops its saved session. [`TaskAction::Move`] is
+    /// only checked here (the move itself is [`Store::move_task`]). A refused action is
+    /// [`Error::InvalidInput`] naming the task and the rule.
+    pub fn transition(&self, id: TaskId, action: TaskAction) -> Result<Transition> {
+        let now = self.now();
+        self.write(format_args!("{action} task {id}"), |conn| {
+            let task = task_in(conn, id)?.ok_or_else(|| no_such_task(id))?;
+            let decision = lifecycle::decide(task.state, action)
+                .map_err(|why| Error::invalid(format!("task {id}"), format!("cannot {action}: {why}")))?;
+            let doing = format!("{action} task {id}");
+            match decision {
+                Decision::AlreadyThere | Decision::Reorder => Ok(Transition::Unchanged(task)),
+                Decision::StopWorker(then) => Ok(Transition::Running { task, then }),
+                Decision::Delete => {
+                    conn.execute("DELETE FROM tasks WHERE id = ?1", [id.0]).context(&doing)?;
+                    Ok(Transition::Removed(id))
+                }
+                Decision::Become(to) => {
+                    if action == TaskAction::Cancel {
+                        conn.execute("DELETE FROM parts WHERE task_id = ?1", [id.0]).context(&doing)?;
+                        conn.execute("DELETE FROM resume_states WHERE task_id = ?1", [id.0])
+                            .context(&doing)?;
+                    }
+                    let sql = format!(
+                        "UPDATE tasks SET state = ?1, error_code = NULL, error_message = NULL,
+                             attempts = CASE WHEN ?2 THEN 0 ELSE attempts END, updated_at = ?3
+                         WHERE id = ?4 AND state = ?5 RETURNING {TASK_COLUMNS}"
+                    );
+                    let fresh_budget = action == TaskAction::Retry;
+                    let params = params![to.as_str(), fresh_budget, now, id.0, task.state.as_str()];
+                    let changed = conn.query_row(&sql, params, task_from_row).context(&doing)?;
+                    Ok(Transition::Changed(changed))
+                }
+            }
         })
     }
 
@@ -402,11 +491,16 @@ impl Store {
 
     /// Marks a task uploaded (`Done`) or instantly uploaded (`Instant`) as the cloud file `remote_id`, and
     /// writes its history row, in one transaction. Its parts and resume state are dropped: nothing will
-    /// resume it.
+    /// resume it. Returns the finished task.
     ///
     /// Finishing a task that is already `Done` or `Instant` changes nothing (and writes no second history
     /// row). Other states are refused with [`Error::InvalidInput`].
-    pub fn finish(&self, id: TaskId, state: TaskState, remote_id: &str) -> Result<()> {
+    pub fn finish(&self, id: TaskId, state: TaskState, remote_id: &str) -> Result<Task> {
+        self.finish_sent(id, state, remote_id, None)
+    }
+
+    /// [`Store::finish`], recording how many bytes the transfers sent (`None`: not known).
+    pub fn finish_sent(&self, id: TaskId, state: TaskState, remote_id: &str, bytes_sent: Option<u64>) -> Result<Task> {
         let outcome = match state {
             TaskState::Done => "uploaded",
             TaskState::Instant => "instant",
@@ -421,14 +515,14 @@ impl Store {
         self.write(format_args!("finishing task {id}"), |conn| {
             let task = task_in(conn, id)?.ok_or_else(|| no_such_task(id))?;
             if matches!(task.state, TaskState::Done | TaskState::Instant) {
-                return Ok(());
+                return Ok(task);
             }
             let doing = format!("finishing task {id}");
             conn.execute(
                 "UPDATE tasks SET state = ?1, remote_id = ?2, bytes_done = size, error_code = NULL, error_message = NULL,
-                     updated_at = ?3
+                     updated_at = ?3, bytes_sent = ?5
                  WHERE id = ?4",
-                params![state.as_str(), remote_id, now, id.0],
+                params![state.as_str(), remote_id, now, id.0, bytes_sent],
             )
             .context(&doing)?;
             conn.execute("DELETE FROM parts WHERE task_id = ?1", [id.0]).context(&doing)?;
@@ -449,14 +543,15 @@ impl Store {
                 ],
             )
             .context(&doing)?;
-            Ok(())
+            task_in(conn, id)?.ok_or_else(|| no_such_task(id))
         })
     }
 
     /// Counts one more start of the task and returns the new count.
     pub fn bump_attempts(&self, id: TaskId) -> Result<u32> {
         let now = self.now();
-        self.run(|conn| {
+        // In a transaction, so a failed commit is reported (see `set_state`).
+        self.write(format_args!("counting an attempt of task {id}"), |conn| {
             conn.query_row(
                 "UPDATE tasks SET attempts = attempts + 1, updated_at = ?1 WHERE id = ?2 RETURNING attempts",
                 params![now, id.0],

@@ -4,9 +4,11 @@
 
 mod journal;
 mod plan;
+mod walk;
 
 pub use journal::{Journal, NoJournal};
 pub use plan::{PlannedFile, plan_paths};
+pub use walk::{Refused, Walk, WalkedFile, is_torrent};
 
 use futures::StreamExt;
 use std::path::Path;
@@ -390,13 +392,18 @@ fn is_session_gone(err: &Error) -> bool {
 async fn regular_file_size(path: &Path) -> Result<u64> {
     let meta = tokio::fs::metadata(path).await.map_err(|e| Error::io(path, e))?;
     if !meta.is_file() {
-        let what = kind_of(&meta.file_type());
-        return Err(Error::invalid(
-            path.display().to_string(),
-            format!("not a regular file: it is {what}, and only regular files can be uploaded"),
-        ));
+        return Err(not_a_regular_file(path, &meta.file_type()));
     }
     Ok(meta.len())
+}
+
+/// The refusal of a path that is not a regular file, saying what it is.
+pub(crate) fn not_a_regular_file(path: &Path, kind: &std::fs::FileType) -> Error {
+    let what = kind_of(kind);
+    Error::invalid(
+        path.display().to_string(),
+        format!("not a regular file: it is {what}, and only regular files can be uploaded"),
+    )
 }
 
 /// What a path that is not a regular file is, in words.

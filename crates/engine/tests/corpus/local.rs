@@ -170,8 +170,9 @@ async fn a_file_that_shrinks_while_uploaded_is_not_completed() {
 
 struct OneAccount(Arc<dyn pandrop_engine::provider::CloudProvider>);
 
+#[async_trait::async_trait]
 impl ProviderSource for OneAccount {
-    fn provider(&self, _profile_id: &str) -> pandrop_engine::Result<Arc<dyn pandrop_engine::provider::CloudProvider>> {
+    async fn provider(&self, _profile_id: &str) -> pandrop_engine::Result<Arc<dyn pandrop_engine::provider::CloudProvider>> {
         Ok(Arc::clone(&self.0))
     }
 }

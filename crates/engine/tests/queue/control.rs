@@ -145,3 +145,81 @@ async fn a_file_changed_while_paused_is_hashed_again() {
     );
     q.shutdown().await;
 }
+
+/// A retry by hand, after the task used up its automatic attempts, gets the whole budget again: the first
+/// transient failure after it is retried, not fatal.
+#[tokio::test]
+async fn a_retry_by_hand_gives_a_fresh_attempt_budget() {
+    let cloud = cloud_with(|c| c.pan123.slice_size = MIB as u64).await;
+    // Each attempt asks `create` twice (the provider retries once): two attempts fail, then the first attempt
+    // after the retry fails too, and the one after it goes through.
+    cloud
+        .faults(json!([{"route": "123pan/create", "times": 6, "action": {"kind": "status", "status": 503}}]))
+        .await;
+    let store = store_at(&cloud.dir.path().join("queue.db"));
+    let limits = Limits {
+        max_attempts: 2,
+        ..Limits::default()
+    };
+    let q = queue(&store, pan123_at(&cloud.running.pan123_url()), limits).await;
+    let path = cloud.file("r.bin", MIB, 8);
+    let id = q.add(vec![task(&path, "/r")]).await.expect("add")[0];
+    wait_state(&q, id, |s| s == TaskState::Failed).await;
+    assert_eq!(store.task(id).expect("task").expect("there").attempts, 2);
+
+    q.retry(&[id]);
+    wait_state(&q, id, |s| s != TaskState::Failed).await;
+    wait_state(&q, id, TaskState::is_finished).await;
+    let task = store.task(id).expect("task").expect("there");
+    assert_eq!(task.state, TaskState::Done, "the retried task had attempts left: {task:?}");
+    assert_eq!(stored(&cloud, "/r/r.bin").await.expect("stored")["md5"], md5_of(&path));
+    q.shutdown().await;
+}
+
+/// Work is woken by events: a queue with nothing to do, and one holding only paused and finished tasks,
+/// leaves the store alone.
+#[tokio::test]
+async fn an_idle_queue_does_not_read_the_store() {
+    let cloud = cloud_with(|_| {}).await;
+    let store = store_at(&cloud.dir.path().join("queue.db"));
+    let q = queue(&store, pan123_at(&cloud.running.pan123_url()), Limits::default()).await;
+    let done = cloud.file("d.bin", 1000, 1);
+    let held = cloud.file("h.bin", 1000, 2);
+    let ids = q.add(vec![task(&done, "/i")]).await.expect("add");
+    wait_state(&q, ids[0], |s| s == TaskState::Done).await;
+    let paused = store.add_tasks(&[task(&held, "/i")]).expect("add")[0];
+    store.transition(paused, pandrop_engine::store::TaskAction::Pause).expect("pause");
+    q.wait_idle().await;
+
+    let before = store.uses();
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    assert_eq!(store.uses() - before, 0, "store uses while idle for 5 s");
+    q.shutdown().await;
+}
+
+/// Every state change is announced with the task as it now stands, so no subscriber reads the store again.
+#[tokio::test]
+async fn state_events_carry_the_changed_task() {
+    let cloud = cloud_with(|_| {}).await;
+    let store = store_at(&cloud.dir.path().join("queue.db"));
+    let q = queue(&store, pan123_at(&cloud.running.pan123_url()), Limits::default()).await;
+    let mut events = q.subscribe();
+    let path = cloud.file("e.bin", 3000, 3);
+    let id = q.add(vec![task(&path, "/e")]).await.expect("add")[0];
+    wait_state(&q, id, |s| s == TaskState::Done).await;
+    let mut last = None;
+    while let Ok(event) = events.try_recv() {
+        if let pandrop_engine::queue::QueueEvent::State { task } = event {
+            assert_eq!(task.id, id);
+            last = Some(*task);
+        }
+    }
+    let last = last.expect("state events");
+    assert_eq!(
+        last,
+        store.task(id).expect("task").expect("there"),
+        "the last event is the stored row"
+    );
+    assert_eq!((last.bytes_done, last.remote_id.is_some()), (3000, true));
+    q.shutdown().await;
+}

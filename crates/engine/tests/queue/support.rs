@@ -18,8 +18,9 @@ pub(crate) const PROFILE: &str = "sandbox-123pan";
 /// Providers by profile: one 123pan account at the test's endpoint.
 pub(crate) struct Accounts(pub Arc<dyn CloudProvider>);
 
+#[async_trait::async_trait]
 impl ProviderSource for Accounts {
-    fn provider(&self, profile_id: &str) -> pandrop_engine::Result<Arc<dyn CloudProvider>> {
+    async fn provider(&self, profile_id: &str) -> pandrop_engine::Result<Arc<dyn CloudProvider>> {
         match profile_id {
             PROFILE => Ok(Arc::clone(&self.0)),
             other => Err(pandrop_engine::Error::invalid(other, "no such profile")),
@@ -112,7 +113,7 @@ pub(crate) async fn states_until_idle(queue: &Queue) -> Vec<(TaskId, TaskState)>
     loop {
         tokio::select! {
             () = &mut idle => return seen,
-            event = events.recv() => if let Ok(QueueEvent::State { id, state }) = event { seen.push((id, state)) },
+            event = events.recv() => if let Ok(QueueEvent::State { task }) = event { seen.push((task.id, task.state)) },
         }
     }
 }

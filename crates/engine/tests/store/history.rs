@@ -61,7 +61,7 @@ fn pruning_keeps_the_newest_finished_tasks_and_never_unfinished_ones() {
             1 => db.store.set_state(*id, TaskState::Cancelled, None).unwrap(),
             2 => db.store.finish(*id, TaskState::Instant, "r").unwrap(),
             _ => db.store.finish(*id, TaskState::Done, "r").unwrap(),
-        }
+        };
     }
     db.store.set_state(ids[6], TaskState::Paused, None).unwrap();
     db.store.set_state(ids[7], TaskState::Uploading, None).unwrap();

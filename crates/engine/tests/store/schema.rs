@@ -116,7 +116,7 @@ CREATE TABLE tasks (
     position      INTEGER NOT NULL,
     created_at    INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL
-) STRICT
+, bytes_sent INTEGER CHECK (bytes_sent >= 0)) STRICT
 
 index tasks_by_position
 CREATE INDEX tasks_by_position ON tasks (position)
@@ -138,7 +138,7 @@ fn schema_matches_the_snapshot() {
         "the schema changed; if that is deliberate (a new migration), update EXPECTED to:\n{actual}"
     );
     assert_eq!(db.store.schema_version().unwrap(), Store::latest_schema_version());
-    assert_eq!(Store::latest_schema_version(), 2);
+    assert_eq!(Store::latest_schema_version(), 3);
 }
 
 #[test]

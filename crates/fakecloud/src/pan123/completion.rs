@@ -171,10 +171,10 @@ fn remove_quietly(store: &Store, id: &str) {
     } else {
         std::fs::remove_file(&path)
     };
-    if let Err(e) = removed {
-        if e.kind() != std::io::ErrorKind::NotFound {
-            tracing::warn!(error = %e, "could not remove the session file of a finished upload");
-        }
+    if let Err(e) = removed
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(error = %e, "could not remove the session file of a finished upload");
     }
 }
 

@@ -43,7 +43,7 @@ fn b64_text(what: &str, value: &str) -> Result<String, WcsError> {
 fn parse_options(params: &str, headers: &HeaderMap) -> Result<MkfileOptions, WcsError> {
     let mut opts = MkfileOptions::default();
     let parts: Vec<&str> = params.split('/').filter(|p| !p.is_empty()).collect();
-    if parts.len() % 2 != 0 {
+    if !parts.len().is_multiple_of(2) {
         return Err(WcsError::bad_request("mkfile parameters must come in name/value pairs"));
     }
     for pair in parts.chunks(2) {

@@ -1,4 +1,4 @@
-import { api as defaultApi, type Api, type MoveTo, type QueueEventDto, type TaskDto, type TaskProgressDto, type TaskState } from '../api';
+import { api as defaultApi, type Api, type MoveTo, type QueueEventDto, type TaskAction, type TaskDto, type TaskProgressDto, type TaskState } from '../api';
 import { percentOf } from '../format';
 import { Notices } from './notices.svelte';
 
@@ -6,9 +6,6 @@ export type Filter = 'all' | 'active' | 'waiting' | 'done' | 'failed';
 export const FILTERS: Filter[] = ['all', 'active', 'waiting', 'done', 'failed'];
 
 const RUNNING: ReadonlySet<TaskState> = new Set(['hashing', 'preparing', 'uploading', 'completing']);
-const PAUSABLE: ReadonlySet<TaskState> = new Set(['queued', 'hashing', 'preparing', 'uploading', 'completing']);
-const RETRYABLE: ReadonlySet<TaskState> = new Set(['failed', 'cancelled']);
-const CANCELLABLE: ReadonlySet<TaskState> = new Set(['queued', 'hashing', 'preparing', 'uploading', 'completing', 'paused']);
 
 /** Which filter a state belongs to. Paused counts as waiting (it will not run until resumed); cancelled counts
  *  as done because "Clear finished" removes it along with done and instant (the engine's definition). */
@@ -32,8 +29,10 @@ export function filterOf(state: TaskState): Exclude<Filter, 'all'> {
 }
 
 export const isRunning = (s: TaskState) => RUNNING.has(s);
+/** Whether the engine allows `action` on this row now (the engine's lifecycle decides; the UI only asks). */
+export const allows = (task: TaskDto, action: TaskAction) => task.allowedActions.includes(action);
 /** Rows that may be dragged or moved: only waiting ones have a queue position that still matters. */
-export const isMovable = (s: TaskState) => s === 'queued' || s === 'paused';
+export const isMovable = (task: TaskDto) => allows(task, 'move');
 
 /** One row. Two signals: `task` changes on state messages, `progress` at ~10 Hz while running, so a progress
  *  tick re-renders that row's cells and nothing that depends only on states (counts, filters). */
@@ -279,10 +278,11 @@ export class QueueStore {
     return this.cursor !== null ? [this.cursor] : [];
   }
 
-  #statesOf(ids: number[], allowed: ReadonlySet<TaskState>): number[] {
+  /** The ids whose rows the engine allows `action` on. */
+  #allowing(ids: number[], action: TaskAction): number[] {
     return ids.filter((id) => {
       const t = this.#rows.get(id)?.task;
-      return t !== undefined && allowed.has(t.state);
+      return t !== undefined && allows(t, action);
     });
   }
 
@@ -292,41 +292,42 @@ export class QueueStore {
 
   /** Space: pauses what can be paused; if nothing can, resumes what is paused. */
   async togglePause(ids = this.targets()): Promise<void> {
-    const pausable = this.#statesOf(ids, PAUSABLE);
+    const pausable = this.#allowing(ids, 'pause');
     if (pausable.length > 0) await this.#run(this.#api.pause(pausable));
     else {
-      const paused = this.#statesOf(ids, new Set(['paused']));
+      const paused = this.#allowing(ids, 'resume');
       if (paused.length > 0) await this.#run(this.#api.resume(paused));
     }
   }
   async pause(ids = this.targets()) {
-    const p = this.#statesOf(ids, PAUSABLE);
+    const p = this.#allowing(ids, 'pause');
     if (p.length) await this.#run(this.#api.pause(p));
   }
   async resume(ids = this.targets()) {
-    const p = this.#statesOf(ids, new Set(['paused']));
+    const p = this.#allowing(ids, 'resume');
     if (p.length) await this.#run(this.#api.resume(p));
   }
   async cancel(ids = this.targets()) {
-    const p = this.#statesOf(ids, CANCELLABLE);
+    const p = this.#allowing(ids, 'cancel');
     if (p.length) await this.#run(this.#api.cancel(p));
   }
   async retry(ids = this.targets()) {
-    const p = this.#statesOf(ids, RETRYABLE);
+    const p = this.#allowing(ids, 'retry');
     if (p.length) await this.#run(this.#api.retry(p));
   }
   async remove(ids = this.targets()) {
-    if (ids.length) await this.#run(this.#api.remove(ids));
+    const p = this.#allowing(ids, 'remove');
+    if (p.length) await this.#run(this.#api.remove(p));
   }
 
   async moveTo(to: MoveTo, ids = this.targets()): Promise<void> {
-    const movable = this.#statesOf(ids, new Set(['queued', 'paused']));
+    const movable = this.#allowing(ids, 'move');
     if (movable.length) await this.#run(this.#api.move(movable, to));
   }
 
   /** Alt+↑ / Alt+↓: moves the waiting rows of the selection one visible row up or down, as a block. */
   async moveBy(delta: -1 | 1, ids = this.targets()): Promise<void> {
-    const moving = this.#statesOf(ids, new Set(['queued', 'paused']));
+    const moving = this.#allowing(ids, 'move');
     if (moving.length === 0) return;
     const set = new Set(moving);
     const vis = this.visible;
@@ -360,7 +361,7 @@ export class QueueStore {
 
   /** Drag-and-drop reorder: `ids` dropped into the gap before visible row `gap`. */
   async dropAt(ids: number[], gap: number): Promise<void> {
-    const moving = this.#statesOf(ids, new Set(['queued', 'paused']));
+    const moving = this.#allowing(ids, 'move');
     if (moving.length === 0) return;
     await this.#run(this.#api.move(moving, this.beforeGap(gap, new Set(moving))));
   }

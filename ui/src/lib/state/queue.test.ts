@@ -207,6 +207,15 @@ describe('actions', () => {
     expect(sent('queue_remove')).toEqual([{ ids: [5] }]);
   });
 
+  it('asks the row what the engine allows, never its state', async () => {
+    // The engine's word wins: a queued row the shell says cannot be paused or moved is left alone.
+    q.apply({ kind: 'state', task: task({ id: 4, state: 'queued', allowedActions: ['cancel', 'remove'] }) });
+    await q.pause([1, 4]);
+    await q.moveTo('top', [1, 4]);
+    expect(sent('queue_pause')).toEqual([{ ids: [1] }]);
+    expect(sent('queue_move')).toEqual([{ ids: [1], to: 'top' }]);
+  });
+
   it('reports a failing command as a notice instead of throwing', async () => {
     await q.pause([1]);
     expect(notices.items).toHaveLength(1);

@@ -181,10 +181,10 @@ impl Drop for Digester {
     fn drop(&mut self) {
         self.cancel.store(true, Ordering::Relaxed);
         self.queue = None;
-        if let Some(thread) = self.thread.take() {
-            if thread.join().is_err() {
-                tracing::warn!("the MD5 worker of an upload panicked");
-            }
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::warn!("the MD5 worker of an upload panicked");
         }
     }
 }

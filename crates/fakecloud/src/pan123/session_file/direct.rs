@@ -35,7 +35,7 @@ impl DirectWriter {
     /// when it did not (the caller writes it through the page cache).
     pub(super) fn write(&self, file: &SessionFile, no: u32, bytes: &SliceBytes) -> Result<bool, FakeCloudError> {
         let offset = file.session.slice_offset(no);
-        if offset % ALIGN != 0 || bytes.len() % ALIGN != 0 || self.refused.load(Ordering::Relaxed) {
+        if !offset.is_multiple_of(ALIGN) || !bytes.len().is_multiple_of(ALIGN) || self.refused.load(Ordering::Relaxed) {
             return Ok(false);
         }
         let at = |e| FakeCloudError::io(&file.path, e);
