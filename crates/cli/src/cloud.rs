@@ -2,12 +2,13 @@
 //! sandbox's demo account) and the provider.
 
 use clap::ValueEnum;
-use pandrop_engine::http::{self, RetryPolicy};
-use pandrop_engine::provider::pan6::{self, Pan6, Pan6Api, Pan6Config};
-use pandrop_engine::provider::pan123::{self, Pan123, Pan123Config};
+use pandrop_engine::http;
+use pandrop_engine::provider::pan6::Pan6Api;
+use pandrop_engine::provider::registry::{self, ConnectRequest, Credentials};
 use pandrop_engine::provider::{CloudProvider, DuplicatePolicy};
 use pandrop_engine::secret::{ExposeSecret, SecretString, secret};
 use pandrop_engine::secrets::{KeyringStore, SecretKey, SecretStore};
+use pandrop_engine::store::ProviderKind;
 use pandrop_fakecloud::RunningCloud;
 use std::sync::Arc;
 use url::Url;
@@ -19,8 +20,6 @@ use crate::sandbox;
 pub(crate) const ENV_CLIENT_ID: &str = "PANDROP_CLIENT_ID";
 /// Environment variable holding the 123pan clientSecret.
 pub(crate) const ENV_CLIENT_SECRET: &str = "PANDROP_CLIENT_SECRET";
-/// Environment variable holding a 6pan session token.
-pub(crate) const ENV_6PAN_TOKEN: &str = "PANDROP_6PAN_TOKEN";
 
 /// Which cloud.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -51,12 +50,18 @@ impl ProviderArg {
         }
     }
 
+    /// The engine's kind of this cloud.
+    pub(crate) fn kind(self) -> ProviderKind {
+        match self {
+            Self::Pan123 => ProviderKind::Pan123,
+            Self::Pan6V1 => ProviderKind::Pan6V1,
+            Self::Pan6V2 => ProviderKind::Pan6V2,
+        }
+    }
+
     /// The real cloud's endpoint.
     pub(crate) fn default_endpoint(self) -> &'static str {
-        match self {
-            Self::Pan123 => pan123::DEFAULT_ENDPOINT,
-            Self::Pan6V1 | Self::Pan6V2 => pan6::DEFAULT_ENDPOINT,
-        }
+        registry::factory(self.kind()).info().default_endpoint
     }
 
     /// The name of the stored session token for an endpoint.
@@ -90,11 +95,11 @@ impl DuplicateArg {
     }
 }
 
-/// Where a 6pan session token came from, so the rotated one can go back there.
-enum TokenOrigin {
-    /// `PANDROP_6PAN_TOKEN`, holding this token: the environment cannot be written back, so a renewal is
+/// Where the account's secret came from, so a renewed one can go back there.
+enum SecretOrigin {
+    /// An environment variable, holding this value: the environment cannot be written back, so a renewal is
     /// only announced, never printed.
-    Environment(SecretString),
+    Environment(&'static str, SecretString),
     Keyring(SecretKey),
     Sandbox,
 }
@@ -103,9 +108,7 @@ enum TokenOrigin {
 pub(crate) struct Connection {
     /// The provider as the transfer driver sees it.
     pub provider: Arc<dyn CloudProvider>,
-    /// The concrete 6pan provider, for offline downloads and the rotated token.
-    pub pan6: Option<Arc<Pan6>>,
-    origin: Option<TokenOrigin>,
+    origin: SecretOrigin,
     /// Keeps the sandbox cloud running while the connection lives.
     sandbox: Option<RunningCloud>,
 }
@@ -119,75 +122,53 @@ pub(crate) struct ConnectOptions {
 }
 
 impl Connection {
-    /// Connects as the options say.
+    /// Connects as the options say, through the engine's provider registry.
     pub(crate) async fn open(opts: ConnectOptions) -> Result<Self, CliError> {
-        let mut sandbox_cloud = None;
-        let endpoint = if opts.sandbox {
-            let cloud = sandbox::start(([127, 0, 0, 1], 0).into(), sandbox::default_data_dir()).await?;
-            let url = match opts.provider {
-                ProviderArg::Pan123 => cloud.pan123_url(),
-                ProviderArg::Pan6V1 | ProviderArg::Pan6V2 => format!("{}/6pan", cloud.base_url()),
-            };
-            sandbox_cloud = Some(cloud);
-            parse_url(&url)?
-        } else {
-            match opts.endpoint {
-                Some(url) => url,
-                None => parse_url(opts.provider.default_endpoint())?,
-            }
-        };
+        let kind = opts.provider.kind();
+        let factory = registry::factory(kind);
         let http = http::client();
-        let (provider, pan6, origin): (Arc<dyn CloudProvider>, _, _) = match opts.provider.pan6_api() {
-            None => {
-                let (id, key) = if opts.sandbox {
-                    (sandbox::DEMO_CLIENT_ID.to_owned(), sandbox::DEMO_CLIENT_SECRET.to_owned())
-                } else {
-                    (required_env(ENV_CLIENT_ID)?, required_env(ENV_CLIENT_SECRET)?)
-                };
-                let mut config = Pan123Config::new(endpoint, id, secret(key));
-                config.single_step_max = opts.single_step_max;
-                config.retry = RetryPolicy::default();
-                (
-                    Arc::new(Pan123::new(http, config).map_err(|e| CliError::Usage(e.to_string()))?),
-                    None,
-                    None,
-                )
-            }
-            Some(api) => {
-                let (token, origin) = if opts.sandbox {
-                    let password = secret(sandbox::DEMO_CLIENT_SECRET);
-                    let token = pan6::login(&http, &endpoint, api, sandbox::DEMO_CLIENT_ID, &password)
-                        .await
-                        .map_err(anyhow::Error::from)?;
-                    (token, TokenOrigin::Sandbox)
-                } else {
-                    pan6_token(opts.provider, &endpoint)?
-                };
-                let pan6 = Arc::new(Pan6::new(http, Pan6Config::new(endpoint, api, token)));
-                (Arc::clone(&pan6) as Arc<dyn CloudProvider>, Some(pan6), Some(origin))
-            }
+        let (endpoint, credentials, origin, sandbox_cloud) = if opts.sandbox {
+            let cloud = sandbox::start(([127, 0, 0, 1], 0).into(), sandbox::default_data_dir()).await?;
+            let endpoint = registry::sandbox_endpoint(kind, &parse_url(&cloud.base_url())?).map_err(anyhow::Error::from)?;
+            let credentials = factory.sandbox_credentials(&http, &endpoint).await.map_err(anyhow::Error::from)?;
+            (endpoint, credentials, SecretOrigin::Sandbox, Some(cloud))
+        } else {
+            let endpoint = match opts.endpoint {
+                Some(url) => url,
+                None => parse_url(factory.info().default_endpoint)?,
+            };
+            let (credentials, origin) = credentials(opts.provider, &endpoint)?;
+            (endpoint, credentials, origin, None)
         };
+        let request = ConnectRequest {
+            http,
+            endpoint,
+            credentials,
+            options: registry::ConnectOptions {
+                single_step_max: opts.single_step_max,
+            },
+        };
+        let provider = factory.connect(request).await.map_err(|e| CliError::Usage(e.to_string()))?;
         Ok(Self {
             provider,
-            pan6,
             origin,
             sandbox: sandbox_cloud,
         })
     }
 
-    /// Saves the newest 6pan token where the first one came from and stops the sandbox.
+    /// Saves the secret the cloud renewed where the first one came from, and stops the sandbox.
     pub(crate) async fn close(self, verbose: bool) -> Result<(), CliError> {
-        if let (Some(pan6), Some(origin)) = (&self.pan6, &self.origin) {
-            let newest = pan6.session_token();
-            match origin {
-                TokenOrigin::Keyring(key) => KeyringStore.set(key, &newest).map_err(anyhow::Error::from)?,
-                TokenOrigin::Environment(first) if verbose && first.expose_secret() != newest.expose_secret() => {
+        if let Some(current) = self.provider.current_secret() {
+            match &self.origin {
+                SecretOrigin::Keyring(key) => KeyringStore.set(key, &current).map_err(anyhow::Error::from)?,
+                SecretOrigin::Environment(name, first) if verbose && first.expose_secret() != current.expose_secret() => {
                     eprintln!(
-                        "note: 6pan renewed the session token during this run; the one in {ENV_6PAN_TOKEN} may stop working. \
-                         `pandrop-cli login` keeps the token in the keyring, where renewals are saved"
+                        "note: {} renewed the session token during this run; the one in {name} may stop working. \
+                         `pandrop-cli login` keeps the token in the keyring, where renewals are saved",
+                        self.provider.name()
                     );
                 }
-                TokenOrigin::Environment(_) | TokenOrigin::Sandbox => {}
+                SecretOrigin::Environment(..) | SecretOrigin::Sandbox => {}
             }
         }
         if let Some(cloud) = self.sandbox {
@@ -197,33 +178,48 @@ impl Connection {
     }
 }
 
-/// The 6pan token: `PANDROP_6PAN_TOKEN`, else the one `pandrop-cli login` stored in the keyring.
-fn pan6_token(provider: ProviderArg, endpoint: &Url) -> Result<(SecretString, TokenOrigin), CliError> {
-    if let Ok(token) = std::env::var(ENV_6PAN_TOKEN)
-        && !token.is_empty()
-    {
-        return Ok((secret(token.clone()), TokenOrigin::Environment(secret(token))));
+/// An account's credentials from the environment (each field's variable), the secret else from the keyring,
+/// where `pandrop-cli login` keeps it.
+fn credentials(provider: ProviderArg, endpoint: &Url) -> Result<(Credentials, SecretOrigin), CliError> {
+    let info = registry::factory(provider.kind()).info();
+    let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let mut credentials = Credentials::default();
+    let mut origin = None;
+    for field in info.fields {
+        if let Some(value) = from_env(field.env) {
+            if field.secret {
+                origin = Some(SecretOrigin::Environment(field.env, secret(value.clone())));
+            }
+            credentials.set(field.key, secret(value));
+            continue;
+        }
+        if !field.secret {
+            return Err(missing(provider, field.env, endpoint));
+        }
+        let key = provider.token_key(endpoint);
+        match KeyringStore.get(&key) {
+            Ok(Some(value)) => {
+                credentials.set(field.key, value);
+                origin = Some(SecretOrigin::Keyring(key));
+            }
+            Ok(None) | Err(_) => return Err(missing(provider, field.env, endpoint)),
+        }
     }
-    let key = provider.token_key(endpoint);
-    let missing = || {
-        CliError::Usage(format!(
-            "no 6pan session token: run `pandrop-cli login {} --endpoint {endpoint}` or set {ENV_6PAN_TOKEN}",
-            provider.name()
-        ))
-    };
-    match KeyringStore.get(&key) {
-        Ok(Some(token)) => Ok((token, TokenOrigin::Keyring(key))),
-        Ok(None) | Err(_) => Err(missing()),
-    }
+    let origin = origin.ok_or_else(|| missing(provider, info.secret_field().env, endpoint))?;
+    Ok((credentials, origin))
 }
 
-fn required_env(name: &str) -> Result<String, CliError> {
-    match std::env::var(name) {
-        Ok(v) if !v.is_empty() => Ok(v),
-        _ => Err(CliError::Usage(format!(
-            "{name} is not set: export {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET} with your 123pan developer credentials, or use --sandbox"
-        ))),
-    }
+/// What to do about a credential the CLI found nowhere.
+fn missing(provider: ProviderArg, env: &str, endpoint: &Url) -> CliError {
+    CliError::Usage(match provider.pan6_api() {
+        Some(_) => format!(
+            "no 6pan session token: run `pandrop-cli login {} --endpoint {endpoint}` or set {env}",
+            provider.name()
+        ),
+        None => format!(
+            "{env} is not set: export {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET} with your 123pan developer credentials, or use --sandbox"
+        ),
+    })
 }
 
 fn parse_url(text: &str) -> Result<Url, CliError> {

@@ -2,6 +2,7 @@
 //! `queue run` that was stopped (Ctrl-C, a crash, a power cut) continues where it left off.
 
 use clap::{Args, Subcommand};
+use pandrop_engine::accounts::SANDBOX_ENDPOINT;
 use pandrop_engine::provider::CloudProvider;
 use pandrop_engine::queue::{Limits, ProviderSource, Queue};
 use pandrop_engine::store::{
@@ -18,8 +19,6 @@ use crate::drive::{Ending, drive};
 use crate::output::Output;
 use crate::{CliError, data};
 
-/// The endpoint stored for profiles that use the built-in sandbox cloud.
-const SANDBOX_ENDPOINT: &str = "sandbox";
 /// The store file inside the data folder.
 const STORE_FILE: &str = "queue.db";
 /// 123pan files up to this size go in one request, as `upload` does by default.
@@ -208,14 +207,6 @@ pub(crate) async fn run(args: QueueArgs, verbose: bool) -> Result<bool, CliError
     }
 }
 
-fn provider_kind(arg: ProviderArg) -> ProviderKind {
-    match arg {
-        ProviderArg::Pan123 => ProviderKind::Pan123,
-        ProviderArg::Pan6V1 => ProviderKind::Pan6V1,
-        ProviderArg::Pan6V2 => ProviderKind::Pan6V2,
-    }
-}
-
 fn provider_arg(kind: ProviderKind) -> ProviderArg {
     match kind {
         ProviderKind::Pan123 => ProviderArg::Pan123,
@@ -233,7 +224,7 @@ fn add_tasks(store: &Store, args: AddArgs) -> Result<bool, CliError> {
             args.to
         )));
     }
-    let kind = provider_kind(args.provider);
+    let kind = args.provider.kind();
     let endpoint = if args.sandbox {
         SANDBOX_ENDPOINT.to_owned()
     } else {

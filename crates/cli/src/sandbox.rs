@@ -9,10 +9,7 @@ use std::path::PathBuf;
 
 use crate::CliError;
 
-/// The sandbox's 123pan credentials (public, for the sandbox only).
-pub(crate) const DEMO_CLIENT_ID: &str = "demo";
-/// See [`DEMO_CLIENT_ID`].
-pub(crate) const DEMO_CLIENT_SECRET: &str = "demo-secret";
+use pandrop_engine::accounts::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 
 /// Arguments of `sandbox`.
 #[derive(Args)]

@@ -3,11 +3,10 @@
 
 use clap::Args;
 use pandrop_engine::hash::{FileDigest, HashRequest, md5_hex};
-use pandrop_engine::provider::pan6::{Pan6, TORRENT_DIR};
 use pandrop_engine::provider::pan123::MAX_SINGLE_STEP_SIZE;
 use pandrop_engine::provider::{CloudProvider, RemoteFile};
 use pandrop_engine::queue::{Limits, ProviderSource, Queue};
-use pandrop_engine::store::{FileKey, NewTask, Profile, ProviderKind, RunLock, Store, Task, TaskAction, TaskId, TaskState};
+use pandrop_engine::store::{FileKey, NewTask, Profile, RunLock, Store, Task, TaskAction, TaskId, TaskState};
 use pandrop_engine::transfer::{Outcome, TransferReport, Walk, is_torrent};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -102,7 +101,7 @@ pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliErro
     store
         .upsert_profile(&Profile {
             id: PROFILE.into(),
-            provider: provider_kind(args.provider),
+            provider: args.provider.kind(),
             name: "upload".into(),
             endpoint: "upload".into(),
             default_dir: to.clone(),
@@ -116,9 +115,11 @@ pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliErro
     }
     let all_ok = walk.refused.is_empty();
     let mut planned = walk.tasks(PROFILE, &to, duplicate);
-    for task in planned.iter_mut().filter(|t| offline && is_torrent(&t.local_path)) {
-        // Torrents for offline download go to the system torrent folder (seed 003).
-        task.target.dir = TORRENT_DIR.to_owned();
+    if let Some(torrents) = conn.provider.offline().map(|o| o.torrent_dir()).filter(|_| offline) {
+        // Torrents for offline download go to the cloud's torrent folder first.
+        for task in planned.iter_mut().filter(|t| is_torrent(&t.local_path)) {
+            task.target.dir = torrents.to_owned();
+        }
     }
     let tasks = continue_or_add(&store, planned)?;
     let limits = Limits {
@@ -133,7 +134,7 @@ pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliErro
     let reporter = Reporter {
         store: &store,
         output: &output,
-        pan6: conn.pan6.clone(),
+        provider: Arc::clone(&conn.provider),
         offline_to: args.offline_to.as_deref(),
     };
     let outcome = drive(&queue, &output, &tasks, async |id| reporter.report(id).await).await;
@@ -218,19 +219,11 @@ impl ProviderSource for OneAccount {
     }
 }
 
-fn provider_kind(provider: ProviderArg) -> ProviderKind {
-    match provider {
-        ProviderArg::Pan123 => ProviderKind::Pan123,
-        ProviderArg::Pan6V1 => ProviderKind::Pan6V1,
-        ProviderArg::Pan6V2 => ProviderKind::Pan6V2,
-    }
-}
-
 /// Prints one line per finished file, and sends finished torrents on to offline download.
 struct Reporter<'a> {
     store: &'a Store,
     output: &'a Output,
-    pan6: Option<Arc<Pan6>>,
+    provider: Arc<dyn CloudProvider>,
     offline_to: Option<&'a str>,
 }
 
@@ -261,9 +254,9 @@ impl Reporter<'_> {
             bytes_sent: task.bytes_sent.unwrap_or(0),
         };
         let mut started = None;
-        if let (Some(save_dir), Some(pan6)) = (self.offline_to.filter(|_| is_torrent(&task.local_path)), &self.pan6) {
-            let etag = report.digest.etag.as_deref().unwrap_or_default();
-            match pan6.offline_download(&report.remote, etag, save_dir).await {
+        let offline = self.provider.offline();
+        if let (Some(save_dir), Some(offline)) = (self.offline_to.filter(|_| is_torrent(&task.local_path)), offline) {
+            match offline.start(&report.remote, &report.digest, save_dir).await {
                 Ok(s) => started = Some(s),
                 Err(err) => {
                     let message = format!("the torrent was uploaded, but offline download failed: {err}");

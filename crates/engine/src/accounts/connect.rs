@@ -1,142 +1,104 @@
-//! Building a provider from a stored profile and its secret, and probing it.
+//! Building a provider from a stored profile and its secret through the provider registry, and probing it.
 
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use url::Url;
 
 use super::model::ConnectionReport;
-use super::{CLIENT_ID, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Inner, SANDBOX_ENDPOINT, secret_key};
+use super::{Inner, SANDBOX_ENDPOINT, secret_key};
 use crate::error::{Error, Result};
-use crate::provider::pan6::{Pan6, Pan6Api, Pan6Config};
-use crate::provider::pan123::{Pan123, Pan123Config};
+use crate::provider::registry::{self, ConnectOptions, ConnectRequest, Credentials};
 use crate::provider::{CloudProvider, RemoteTarget};
 use crate::secret::secret;
-use crate::store::{Profile, ProviderKind};
+use crate::store::Profile;
 
 /// A connected profile.
 pub(super) struct Connection {
     pub(super) provider: Arc<dyn CloudProvider>,
-    /// The concrete 6pan provider: offline downloads and its rotating session token.
-    pub(super) pan6: Option<Arc<Pan6>>,
-    /// The concrete 123pan provider, for the connection test.
-    pan123: Option<Arc<Pan123>>,
     /// Made against the sandbox (dropped when the sandbox moves).
     pub(super) sandbox: bool,
-    /// The 6pan session token as the secret store holds it, to tell when the cloud rotated it.
-    saved_token: Option<SecretString>,
-}
-
-/// What a connection test needs, taken out of the cache so no lock is held while it talks to the cloud.
-pub(super) struct Probe {
-    provider: Arc<dyn CloudProvider>,
-    pan123: Option<Arc<Pan123>>,
+    /// The secret as the secret store holds it, to tell when the cloud renewed it.
+    saved_secret: Option<SecretString>,
 }
 
 impl Connection {
-    pub(super) fn probe(&self) -> Probe {
-        Probe {
-            provider: Arc::clone(&self.provider),
-            pan123: self.pan123.clone(),
-        }
-    }
-
-    /// The newest 6pan token when it differs from the stored one (which it then becomes).
-    pub(super) fn take_rotated_token(&mut self) -> Option<SecretString> {
-        let pan6 = self.pan6.as_ref()?;
-        let newest = pan6.session_token();
-        let same = self
-            .saved_token
-            .as_ref()
-            .is_some_and(|saved| saved.expose_secret() == newest.expose_secret());
-        if same || self.sandbox {
+    /// The cloud's renewed secret when it differs from the stored one (which it then becomes).
+    pub(super) fn take_renewed_secret(&mut self) -> Option<SecretString> {
+        let saved = self.saved_secret.as_ref()?;
+        let current = self.provider.current_secret()?;
+        if saved.expose_secret() == current.expose_secret() {
             return None;
         }
-        self.saved_token = Some(newest.clone());
-        Some(newest)
+        self.saved_secret = Some(current.clone());
+        Some(current)
     }
 }
 
-/// Connects `profile` with its secret (or the sandbox's demo credentials).
-pub(super) fn open(inner: &Inner, profile: &Profile) -> Result<Connection> {
-    let sandbox = profile.endpoint == SANDBOX_ENDPOINT;
-    let endpoint = if sandbox {
-        sandbox_endpoint(inner, profile.provider)?
-    } else {
-        Url::parse(&profile.endpoint).map_err(|e| Error::invalid(format!("endpoint of {}", profile.name), e.to_string()))?
+/// Connects `profile` with its credentials: the plain fields from its settings and its secret from the secret
+/// store, or the sandbox's demo account.
+pub(super) async fn open(inner: &Arc<Inner>, profile: &Profile) -> Result<Connection> {
+    let factory = registry::factory(profile.provider);
+    let info = factory.info();
+    let request = |endpoint, credentials| ConnectRequest {
+        http: inner.http.clone(),
+        endpoint,
+        credentials,
+        options: ConnectOptions::APP,
     };
-    let stored = if sandbox {
-        None
-    } else {
-        Some(inner.secrets.get(&secret_key(&profile.id))?.ok_or_else(|| {
-            Error::invalid(
-                &profile.name,
-                "no secret is stored for this account; edit it and enter the secret again",
-            )
-        })?)
-    };
-    match profile.provider {
-        ProviderKind::Pan123 => {
-            let (client_id, client_secret) = match stored {
-                Some(s) => (client_id(profile)?, s),
-                None => (DEMO_CLIENT_ID.to_owned(), secret(DEMO_CLIENT_SECRET)),
-            };
-            let mut config = Pan123Config::new(endpoint, client_id, client_secret);
-            // Only the `create` step recognises bytes the cloud already holds (秒传); the single-step upload of
-            // small files never does, and instant uploads are what users of a cloud drive expect to see.
-            config.single_step_max = 0;
-            let pan123 = Arc::new(Pan123::new(inner.http.clone(), config)?);
-            Ok(Connection {
-                provider: Arc::clone(&pan123) as Arc<dyn CloudProvider>,
-                pan6: None,
-                pan123: Some(pan123),
-                sandbox,
-                saved_token: None,
-            })
-        }
-        ProviderKind::Pan6V1 | ProviderKind::Pan6V2 => {
-            let api = if profile.provider == ProviderKind::Pan6V1 {
-                Pan6Api::V1
-            } else {
-                Pan6Api::V2
-            };
-            // The sandbox profile is a 123pan one; a 6pan session needs a login the sandbox cannot do here.
-            let token = stored.ok_or_else(|| Error::invalid(&profile.name, "the sandbox offers a 123pan account only"))?;
-            let pan6 = Arc::new(Pan6::new(inner.http.clone(), Pan6Config::new(endpoint, api, token.clone())));
-            Ok(Connection {
-                provider: Arc::clone(&pan6) as Arc<dyn CloudProvider>,
-                pan6: Some(pan6),
-                pan123: None,
-                sandbox,
-                saved_token: Some(token),
-            })
+    if profile.endpoint == SANDBOX_ENDPOINT {
+        let endpoint = sandbox_endpoint(inner, profile)?;
+        let credentials = factory.sandbox_credentials(&inner.http, &endpoint).await?;
+        return Ok(Connection {
+            provider: factory.connect(request(endpoint, credentials)).await?,
+            sandbox: true,
+            saved_secret: None,
+        });
+    }
+    let endpoint = Url::parse(&profile.endpoint).map_err(|e| Error::invalid(format!("endpoint of {}", profile.name), e.to_string()))?;
+    let stored = read_secret(inner, &profile.id).await?.ok_or_else(|| {
+        Error::invalid(
+            &profile.name,
+            "no secret is stored for this account; edit it and enter the secret again",
+        )
+    })?;
+    let mut credentials = Credentials::default();
+    for field in info.fields {
+        if field.secret {
+            credentials.set(field.key, stored.clone());
+        } else if let Some(value) = profile.settings.get(field.key).and_then(|v| v.as_str()) {
+            credentials.set(field.key, secret(value));
         }
     }
+    Ok(Connection {
+        provider: factory.connect(request(endpoint, credentials)).await?,
+        sandbox: false,
+        saved_secret: Some(stored),
+    })
 }
 
-/// Tries the account: local rules for the default folder, then (123pan) a sign-in and the folder lookup.
-pub(super) async fn probe(profile: &Profile, probe: Probe) -> ConnectionReport {
+/// The profile's secret, read off the async threads (a keyring may take its time to answer).
+async fn read_secret(inner: &Arc<Inner>, profile_id: &str) -> Result<Option<SecretString>> {
+    let (secrets, key) = (Arc::clone(&inner.secrets), secret_key(profile_id));
+    tokio::task::spawn_blocking(move || secrets.get(&key))
+        .await
+        .map_err(|e| Error::Keyring {
+            message: format!("keyring worker failed: {e}"),
+        })?
+}
+
+/// Tries the account: local rules for the default folder, then what the cloud can check without an upload.
+pub(super) async fn probe(profile: &Profile, provider: &dyn CloudProvider) -> ConnectionReport {
     let target = RemoteTarget {
         dir: profile.default_dir.clone(),
         name: "PanDrop.txt".to_owned(),
     };
     // A one-byte file: the folder is what is checked here, and some clouds refuse empty files.
-    if let Err(e) = probe.provider.check(&target, 1) {
-        return ConnectionReport {
-            ok: false,
-            message: e.to_string(),
-        };
-    }
-    let Some(pan123) = probe.pan123 else {
-        return ConnectionReport {
-            ok: true,
-            message: "the session token is stored; 6pan checks it with the first upload".to_owned(),
-        };
+    let checked = match provider.check(&target, 1) {
+        Ok(()) => provider.probe(&profile.default_dir).await,
+        Err(e) => Err(e),
     };
-    match pan123.folder_id(&profile.default_dir).await {
-        Ok(_) => ConnectionReport {
-            ok: true,
-            message: format!("signed in; uploads go to {}", profile.default_dir),
-        },
+    match checked {
+        Ok(message) => ConnectionReport { ok: true, message },
         Err(e) => ConnectionReport {
             ok: false,
             message: e.to_string(),
@@ -144,29 +106,13 @@ pub(super) async fn probe(profile: &Profile, probe: Probe) -> ConnectionReport {
     }
 }
 
-/// The sandbox's API base for a provider, while it runs.
-fn sandbox_endpoint(inner: &Inner, kind: ProviderKind) -> Result<Url> {
+/// The sandbox's API base for a profile, while it runs.
+fn sandbox_endpoint(inner: &Inner, profile: &Profile) -> Result<Url> {
     let base = inner
         .sandbox_url
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone()
         .ok_or_else(|| Error::invalid("sandbox", "the sandbox cloud is not running"))?;
-    let path = match kind {
-        ProviderKind::Pan123 => "123pan",
-        ProviderKind::Pan6V1 | ProviderKind::Pan6V2 => "6pan",
-    };
-    let text = format!("{}/{path}", base.as_str().trim_end_matches('/'));
-    Url::parse(&text).map_err(|e| Error::invalid("sandbox", e.to_string()))
-}
-
-/// A 123pan profile's clientID.
-fn client_id(profile: &Profile) -> Result<String> {
-    profile
-        .settings
-        .get(CLIENT_ID)
-        .and_then(|v| v.as_str())
-        .filter(|id| !id.is_empty())
-        .map(str::to_owned)
-        .ok_or_else(|| Error::invalid(&profile.name, "a 123pan account needs its clientID"))
+    registry::sandbox_endpoint(profile.provider, &base)
 }

@@ -24,17 +24,16 @@ use url::Url;
 use self::connect::Connection;
 use crate::error::{Error, Result};
 use crate::provider::CloudProvider;
-use crate::provider::pan6::Pan6;
 use crate::queue::ProviderSource;
 use crate::secrets::{SecretKey, SecretStore};
 use crate::store::{Profile, ProviderKind, Store};
 
 /// The endpoint a profile of the built-in sandbox cloud carries instead of a URL.
 pub const SANDBOX_ENDPOINT: &str = "sandbox";
-/// The sandbox's 123pan clientID (public: the sandbox runs on this machine only).
-pub const DEMO_CLIENT_ID: &str = "demo";
-/// The sandbox's 123pan clientSecret (public, like [`DEMO_CLIENT_ID`]).
-pub const DEMO_CLIENT_SECRET: &str = "demo-secret";
+/// The sandbox's demo user (123pan's clientID; public: the sandbox runs on this machine only).
+pub const DEMO_CLIENT_ID: &str = crate::provider::registry::DEMO_USER;
+/// The sandbox's demo secret (123pan's clientSecret, 6pan's password; public, like [`DEMO_CLIENT_ID`]).
+pub const DEMO_CLIENT_SECRET: &str = crate::provider::registry::DEMO_SECRET;
 /// The id of the sandbox profile [`Accounts::ensure_sandbox_profile`] creates.
 pub const SANDBOX_PROFILE_ID: &str = "sandbox";
 
@@ -61,6 +60,9 @@ struct Inner {
     /// The running sandbox's base URL (`http://127.0.0.1:PORT`), if one runs.
     sandbox_url: RwLock<Option<Url>>,
     connections: Mutex<HashMap<String, Connection>>,
+    /// Held while a connection is made, so two tasks of one profile never make two (6pan's rotating token
+    /// would then split in two).
+    connecting: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -81,6 +83,7 @@ impl Accounts {
                 http,
                 sandbox_url: RwLock::new(None),
                 connections: Mutex::new(HashMap::new()),
+                connecting: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -213,66 +216,57 @@ impl Accounts {
 
     /// The provider of a profile, connected on first use and cached until the profile changes.
     ///
-    /// Blocks briefly on the store and the keyring the first time. Fails with [`Error::Keyring`] when the
-    /// secret cannot be read, and with [`Error::InvalidInput`] when the profile is missing, has no secret,
-    /// or is a sandbox profile while no sandbox runs.
-    pub fn connect(&self, profile_id: &str) -> Result<Arc<dyn CloudProvider>> {
+    /// The store and the keyring are read off the async threads. Fails with [`Error::Keyring`] when the
+    /// secret cannot be read, and with [`Error::InvalidInput`] when the profile is missing, has no secret, or
+    /// is a sandbox profile while no sandbox runs.
+    pub async fn connect(&self, profile_id: &str) -> Result<Arc<dyn CloudProvider>> {
+        let _one_at_a_time = self.inner.connecting.lock().await;
         if let Some(c) = self.inner.connections().get(profile_id) {
             return Ok(Arc::clone(&c.provider));
         }
-        let profile = self
-            .inner
-            .store
-            .profile(profile_id)?
-            .ok_or_else(|| Error::invalid(format!("profile {profile_id}"), "no such profile"))?;
-        let connection = connect::open(&self.inner, &profile)?;
+        let profile = self.profile(profile_id).await?;
+        let connection = connect::open(&self.inner, &profile).await?;
         let provider = Arc::clone(&connection.provider);
         self.inner.connections().insert(profile.id, connection);
         Ok(provider)
     }
 
-    /// The connected 6pan provider of a profile (for offline downloads); `None` for other clouds.
-    pub fn pan6(&self, profile_id: &str) -> Result<Option<Arc<Pan6>>> {
-        self.connect(profile_id)?;
-        Ok(self.inner.connections().get(profile_id).and_then(|c| c.pan6.clone()))
-    }
-
-    /// Checks a profile against its cloud: the default folder against the cloud's rules, then (123pan) a
-    /// sign-in and a lookup of that folder, which is created when missing.
+    /// Checks a profile against its cloud: the default folder against the cloud's rules, then what the cloud
+    /// can check without an upload (123pan: a sign-in and a lookup of that folder, created when missing).
     ///
     /// A refusal is a report (`ok: false` with the reason), not an error; errors are for a missing profile
     /// and an unreadable keyring.
     pub async fn test(&self, profile_id: &str) -> Result<ConnectionReport> {
-        let this = self.clone();
-        let id = profile_id.to_owned();
-        let (profile, connection) = tokio::task::spawn_blocking(move || -> Result<_> {
-            this.connect(&id)?;
-            let profile = this.inner.store.profile(&id)?;
-            let connection = this.inner.connections().get(&id).map(Connection::probe);
-            Ok(profile.zip(connection))
-        })
-        .await
-        .map_err(|e| Error::Store {
-            message: format!("store worker failed: {e}"),
-        })??
-        .ok_or_else(|| Error::invalid(format!("profile {profile_id}"), "no such profile"))?;
-        Ok(connect::probe(&profile, connection).await)
+        let provider = self.connect(profile_id).await?;
+        let profile = self.profile(profile_id).await?;
+        Ok(connect::probe(&profile, provider.as_ref()).await)
     }
 
-    /// Writes every connected 6pan profile's newest session token back to the secret store when the cloud
-    /// rotated it. Call it after tasks finish and before exiting. Blocks on the keyring.
+    /// Writes every connected profile's renewed secret back to the secret store when the cloud renewed it
+    /// (6pan rotates its session token). Call it after tasks finish and before exiting. Blocks on the keyring.
     pub fn save_rotated_tokens(&self) -> Result<()> {
-        let rotated: Vec<(String, SecretString)> = self
+        let renewed: Vec<(String, SecretString)> = self
             .inner
             .connections()
             .iter_mut()
-            .filter_map(|(id, c)| c.take_rotated_token().map(|t| (id.clone(), t)))
+            .filter_map(|(id, c)| c.take_renewed_secret().map(|t| (id.clone(), t)))
             .collect();
-        for (id, token) in rotated {
+        for (id, token) in renewed {
             self.inner.secrets.set(&secret_key(&id), &token)?;
-            tracing::debug!(profile = %id, "saved the rotated 6pan session token");
+            tracing::debug!(profile = %id, "saved the renewed secret");
         }
         Ok(())
+    }
+
+    /// A stored profile, read off the async threads.
+    async fn profile(&self, profile_id: &str) -> Result<Profile> {
+        let (store, id) = (Arc::clone(&self.inner.store), profile_id.to_owned());
+        tokio::task::spawn_blocking(move || store.profile(&id))
+            .await
+            .map_err(|e| Error::Store {
+                message: format!("store worker failed: {e}"),
+            })??
+            .ok_or_else(|| Error::invalid(format!("profile {profile_id}"), "no such profile"))
     }
 
     fn account(&self, profile: Profile, active: Option<&str>) -> Result<Account> {
@@ -305,14 +299,7 @@ impl Inner {
 #[async_trait::async_trait]
 impl ProviderSource for Accounts {
     async fn provider(&self, profile_id: &str) -> Result<Arc<dyn CloudProvider>> {
-        let this = self.clone();
-        let id = profile_id.to_owned();
-        // Connecting reads the store and the keyring, which may take their time: off the async threads.
-        tokio::task::spawn_blocking(move || this.connect(&id))
-            .await
-            .map_err(|e| Error::Store {
-                message: format!("store worker failed: {e}"),
-            })?
+        self.connect(profile_id).await
     }
 }
 

@@ -9,9 +9,11 @@
 pub mod pan123;
 pub mod pan6;
 mod part;
+pub mod registry;
 pub(crate) mod wcs;
 
 use async_trait::async_trait;
+use secrecy::SecretString;
 use std::path::PathBuf;
 
 use crate::error::Result;
@@ -184,4 +186,43 @@ pub trait CloudProvider: Send + Sync {
     ) -> Result<Option<Begin>> {
         Ok(None)
     }
+
+    /// Checks the account with the cloud and says what it found, in words for the user: where the cloud
+    /// allows it without an upload, a sign-in and the folder `dir` (created when missing).
+    async fn probe(&self, _dir: &str) -> Result<String> {
+        Ok(format!(
+            "the credentials are stored; {} checks them with the first upload",
+            self.name()
+        ))
+    }
+
+    /// The cloud's offline download, where it has one.
+    fn offline(&self) -> Option<&dyn OfflineDownload> {
+        None
+    }
+
+    /// The account's secret as the cloud now knows it, where the cloud renews it during a session (6pan
+    /// rotates its session token): what to store in place of the one the connection started with.
+    fn current_secret(&self) -> Option<SecretString> {
+        None
+    }
+}
+
+/// What an offline download accepted.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OfflineStarted {
+    /// The torrent's name as the cloud parsed it.
+    pub name: Option<String>,
+    /// Offline tasks created.
+    pub tasks: u64,
+}
+
+/// A cloud that downloads torrents into the account itself (离线下载).
+#[async_trait]
+pub trait OfflineDownload: Send + Sync {
+    /// The remote folder a torrent is uploaded to before its download starts.
+    fn torrent_dir(&self) -> &'static str;
+
+    /// Starts downloading an uploaded torrent (the cloud file `torrent`, hashed as `digest`) into `save_dir`.
+    async fn start(&self, torrent: &RemoteFile, digest: &FileDigest, save_dir: &str) -> Result<OfflineStarted>;
 }

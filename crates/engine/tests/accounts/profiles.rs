@@ -98,8 +98,8 @@ fn the_active_profile_is_remembered_and_moves_on_when_removed() {
     assert_eq!(accounts.activate("gone").unwrap_err().code(), ErrorCode::InvalidInput);
 }
 
-#[test]
-fn the_sandbox_profile_needs_no_secret() {
+#[tokio::test]
+async fn the_sandbox_profile_needs_no_secret() {
     let (accounts, _, secrets) = accounts();
     assert!(!accounts.has_sandbox_profile().unwrap());
     let sandbox = accounts.ensure_sandbox_profile().unwrap();
@@ -110,7 +110,7 @@ fn the_sandbox_profile_needs_no_secret() {
     assert!(secrets.get(&secret_key(SANDBOX_PROFILE_ID)).unwrap().is_none());
 
     // Without a running sandbox there is nothing to connect to.
-    let err = accounts.connect(SANDBOX_PROFILE_ID).err().expect("no sandbox runs");
+    let err = accounts.connect(SANDBOX_PROFILE_ID).await.err().expect("no sandbox runs");
     assert!(err.to_string().contains("not running"), "{err}");
 }
 

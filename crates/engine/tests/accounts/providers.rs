@@ -52,7 +52,7 @@ async fn a_queue_uploads_through_the_sandbox_profile() {
 
     // The sandbox stopped: its cached connection is gone with it.
     accounts.set_sandbox_url(None);
-    assert!(accounts.connect(SANDBOX_PROFILE_ID).is_err());
+    assert!(accounts.connect(SANDBOX_PROFILE_ID).await.is_err());
 }
 
 #[tokio::test]
@@ -101,7 +101,8 @@ async fn the_rotated_6pan_token_goes_back_to_the_secret_store() {
         })
         .unwrap();
     assert!(saved.client_id.is_none() && saved.has_secret);
-    assert!(accounts.pan6(&saved.profile.id).unwrap().is_some());
+    let provider = accounts.connect(&saved.profile.id).await.unwrap();
+    assert!(provider.offline().is_some(), "6pan downloads torrents offline");
 
     let path = cloud.file("six.bin", 5000, 3);
     let queue = Queue::start(Arc::clone(&store), Arc::new(accounts.clone()), Limits::default())

@@ -8,6 +8,7 @@ pub(crate) mod api;
 pub(crate) mod auth;
 pub(crate) mod client;
 mod dirs;
+pub(crate) mod factory;
 mod names;
 mod session;
 
@@ -190,6 +191,11 @@ impl Pan123 {
 impl CloudProvider for Pan123 {
     fn name(&self) -> &'static str {
         PROVIDER
+    }
+
+    async fn probe(&self, dir: &str) -> Result<String> {
+        self.folder_id(dir).await?;
+        Ok(format!("signed in; uploads go to {dir}"))
     }
 
     fn check(&self, target: &RemoteTarget, size: u64) -> Result<()> {

@@ -7,6 +7,7 @@
 
 mod client;
 pub(crate) mod envelope;
+pub(crate) mod factory;
 mod login;
 mod offline;
 
@@ -200,6 +201,14 @@ impl Pan6 {
 impl CloudProvider for Pan6 {
     fn name(&self) -> &'static str {
         PROVIDER
+    }
+
+    fn offline(&self) -> Option<&dyn super::OfflineDownload> {
+        Some(self)
+    }
+
+    fn current_secret(&self) -> Option<SecretString> {
+        Some(self.session_token())
     }
 
     fn check(&self, target: &RemoteTarget, _size: u64) -> Result<()> {

@@ -7,14 +7,9 @@ use super::{PROVIDER, Pan6, Pan6Api};
 use crate::error::{Error, Result};
 use crate::provider::RemoteFile;
 
-/// What the cloud accepted.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct OfflineStarted {
-    /// The torrent's name as the cloud parsed it.
-    pub name: Option<String>,
-    /// Offline tasks created.
-    pub tasks: u64,
-}
+use crate::hash::FileDigest;
+use crate::provider::OfflineDownload;
+pub use crate::provider::OfflineStarted;
 
 impl Pan6 {
     /// Starts downloading the torrent `torrent` (uploaded to the cloud, with etag `etag`) into `save_dir`.
@@ -70,5 +65,17 @@ fn missing(what: &str) -> Error {
     Error::Protocol {
         provider: PROVIDER,
         detail: format!("the offline reply has no {what}"),
+    }
+}
+
+#[async_trait::async_trait]
+impl OfflineDownload for Pan6 {
+    fn torrent_dir(&self) -> &'static str {
+        super::TORRENT_DIR
+    }
+
+    async fn start(&self, torrent: &RemoteFile, digest: &FileDigest, save_dir: &str) -> Result<OfflineStarted> {
+        self.offline_download(torrent, digest.etag.as_deref().unwrap_or_default(), save_dir)
+            .await
     }
 }
