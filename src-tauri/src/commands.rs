@@ -85,13 +85,15 @@ pub async fn queue_add_paths(
 ) -> IpcResult<AddReport> {
     let (accounts, store) = (state.accounts.clone(), Arc::clone(&state.store));
     let (paths, refused) = admit(&state, paths).await?;
-    let (tasks, mut report) = blocking(move || {
+    let (profile, duplicate) = blocking(move || {
         let profile = crate::target_profile(&accounts, profile_id.as_deref())?;
-        let dir = remote_dir.unwrap_or(profile.default_dir);
-        Ok(adding::plan(&paths, &profile.id, &dir, Settings::load(&store)?.duplicate_policy()))
+        Ok((profile, Settings::load(&store)?.duplicate_policy()))
     })
     .await?;
-    state.queue.add(tasks).await?;
+    let dir = remote_dir.unwrap_or(profile.default_dir);
+    let paths = paths.into_iter().map(PathBuf::from).collect();
+    let (ids, walked) = state.engine().add_paths(paths, &profile.id, &dir, duplicate).await?;
+    let mut report = adding::report(&walked, ids.len());
     report.rejected.extend(refused);
     Ok(report)
 }

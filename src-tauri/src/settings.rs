@@ -78,6 +78,11 @@ impl Default for Settings {
 impl Settings {
     /// The stored settings, or the defaults (also when the stored ones no longer parse).
     pub fn load(store: &Store) -> IpcResult<Self> {
+        Ok(Self::read(store)?)
+    }
+
+    /// [`Settings::load`] with the engine's error, for the engine's start.
+    pub(crate) fn read(store: &Store) -> pandrop_engine::Result<Self> {
         Ok(store
             .app_setting(KEY)?
             .and_then(|v| serde_json::from_value(v).ok())

@@ -4,7 +4,8 @@
 use pandrop_engine::accounts::Accounts;
 use pandrop_engine::queue::Queue;
 use pandrop_engine::secrets::{SecretKey, SecretStore};
-use pandrop_engine::store::{RunLock, Store};
+use pandrop_engine::store::Store;
+use pandrop_engine::{Engine, EngineConfig};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -48,29 +49,26 @@ pub struct AppState {
     pub keyring: KeyringStatus,
     /// The files the page may name: those the user dropped or picked.
     pub grants: Arc<Grants>,
+    /// The engine: holds the run lock until [`AppState::shutdown`], so a second app on the same data dir (one
+    /// started where no session bus lets the first take its files) is refused instead of sending files twice.
+    engine: Engine,
     cancel: CancellationToken,
     forwarder: std::sync::Mutex<Option<JoinHandle<()>>>,
-    /// Held until [`AppState::shutdown`]: a second app on the same data dir (one started where no session bus
-    /// lets the first take its files) would work the same queue and send files twice.
-    run_lock: std::sync::Mutex<Option<RunLock>>,
 }
 
 impl AppState {
     /// Opens the store, starts the queue (tasks a crash left half-done continue) and the event forwarder, and
     /// starts the sandbox again when a sandbox profile exists. Runs on the async runtime.
     pub async fn open(config: StateConfig) -> IpcResult<Self> {
-        let path = config.data_dir.join(STORE_FILE);
-        let (store, run_lock) = tokio::task::spawn_blocking(move || -> pandrop_engine::Result<_> {
-            // The store creates the data dir; the lock beside it is taken before anything is read.
-            let store = Store::open(&path)?;
-            Ok((store, RunLock::acquire(&path)?))
+        let engine = Engine::open(EngineConfig {
+            store_path: config.data_dir.join(STORE_FILE),
+            secrets: Arc::clone(&config.secrets),
+            limits: Box::new(|store| Ok(Settings::read(store)?.limits())),
+            providers: None,
         })
-        .await??;
-        let store = Arc::new(store);
-        let accounts = Accounts::new(Arc::clone(&store), Arc::clone(&config.secrets), pandrop_engine::http::client());
+        .await?;
+        let (store, accounts, queue) = (Arc::clone(engine.store()), engine.accounts().clone(), engine.queue().clone());
         let keyring = probe_keyring(Arc::clone(&config.secrets)).await;
-        let settings = Settings::load(&store)?;
-        let queue = Queue::start(Arc::clone(&store), Arc::new(accounts.clone()), settings.limits()).await?;
         let hub = Arc::new(ProgressHub::new(Arc::clone(&store), config.hooks));
         let cancel = CancellationToken::new();
         let forwarder = tokio::spawn(progress::forward(Arc::clone(&hub), queue.clone(), cancel.child_token()));
@@ -83,9 +81,9 @@ impl AppState {
             hub,
             keyring,
             grants: Arc::default(),
+            engine,
             cancel,
             forwarder: std::sync::Mutex::new(Some(forwarder)),
-            run_lock: std::sync::Mutex::new(Some(run_lock)),
         };
         if state.accounts.has_sandbox_profile()? {
             state.sandbox.start(&state.accounts).await?;
@@ -102,6 +100,11 @@ impl AppState {
             .into())
     }
 
+    /// The engine all of the above belong to.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// The data dir, as the UI shows it.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
@@ -110,21 +113,14 @@ impl AppState {
     /// Stops everything in order: the queue (running transfers stay resumable in the store), the forwarder,
     /// the rotated 6pan tokens to the keyring, the sandbox. Safe to call twice.
     pub async fn shutdown(&self) {
-        self.queue.clone().shutdown().await;
+        // The engine stops the queue (transfers stay resumable), saves renewed secrets and lets go of the lock.
+        self.engine.shutdown().await;
         self.cancel.cancel();
         let forwarder = self.forwarder.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
         if let Some(handle) = forwarder {
             let _ = handle.await;
         }
-        let accounts = self.accounts.clone();
-        match tokio::task::spawn_blocking(move || accounts.save_rotated_tokens()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "cannot save the rotated 6pan session token"),
-            Err(e) => tracing::warn!(error = %e, "cannot save the rotated 6pan session token"),
-        }
         self.sandbox.stop(&self.accounts).await;
-        // The queue has stopped: another app may work this data dir now.
-        drop(self.run_lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take());
         tracing::info!("stopped");
     }
 }

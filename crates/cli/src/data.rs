@@ -1,8 +1,12 @@
 //! The data folder: where `queue` keeps its store and `upload` keeps the tasks of a run that has not finished.
 
 use anyhow::Context;
+use pandrop_engine::queue::{Limits, ProviderSource};
+use pandrop_engine::secrets::KeyringStore;
 use pandrop_engine::store::Store;
+use pandrop_engine::{Engine, EngineConfig};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::CliError;
 
@@ -22,6 +26,20 @@ pub(crate) fn open_store(path: &Path) -> Result<Store, CliError> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating the data folder {}", dir.display()))?;
     }
     Ok(Store::open(path).with_context(|| format!("opening the queue store {}", path.display()))?)
+}
+
+/// Starts the engine on the store at `path` with the CLI's providers; another process working that store is
+/// refused.
+pub(crate) async fn open_engine(path: &Path, limits: Limits, providers: Arc<dyn ProviderSource>) -> Result<Engine, CliError> {
+    let engine = Engine::open(EngineConfig {
+        store_path: path.to_path_buf(),
+        secrets: Arc::new(KeyringStore),
+        limits: Box::new(move |_| Ok(limits)),
+        providers: Some(providers),
+    })
+    .await
+    .with_context(|| format!("opening the queue store {}", path.display()))?;
+    Ok(engine)
 }
 
 /// Removes a store file and what SQLite and the run lock keep beside it. Call once nothing holds it open.

@@ -4,7 +4,7 @@
 use clap::{Args, Subcommand};
 use pandrop_engine::accounts::SANDBOX_ENDPOINT;
 use pandrop_engine::provider::CloudProvider;
-use pandrop_engine::queue::{Limits, ProviderSource, Queue};
+use pandrop_engine::queue::{Limits, ProviderSource};
 use pandrop_engine::store::{
     MoveTo, Profile, ProviderKind, RunLock, Store, Task, TaskAction, TaskId, TaskState, Transition, allowed_actions,
 };
@@ -199,11 +199,9 @@ pub(crate) async fn run(args: QueueArgs, verbose: bool) -> Result<bool, CliError
             println!("{n} finished task(s) removed");
             Ok(true)
         }
-        QueueCommand::Run(run) => {
-            // One runner per store: a second one would take the first one's tasks and send them again.
-            let _lock = RunLock::acquire(&path).map_err(anyhow::Error::from)?;
-            run_queue(store, run, verbose).await
-        }
+        // One runner per store (the engine holds its run lock): a second one would take the first one's tasks
+        // and send them again.
+        QueueCommand::Run(run) => run_queue(&path, store, run, verbose).await,
     }
 }
 
@@ -387,7 +385,7 @@ async fn connect(profile: &Profile) -> Result<Connection, CliError> {
 }
 
 /// `queue run`: uploads until the queue is idle; true when no task failed in this run.
-async fn run_queue(store: Arc<Store>, args: RunArgs, verbose: bool) -> Result<bool, CliError> {
+async fn run_queue(path: &Path, store: Arc<Store>, args: RunArgs, verbose: bool) -> Result<bool, CliError> {
     let tasks = store.tasks().map_err(anyhow::Error::from)?;
     // The tasks this run will work on: queued ones and ones a stopped run left mid-way.
     let runnable: Vec<Task> = tasks
@@ -420,13 +418,12 @@ async fn run_queue(store: Arc<Store>, args: RunArgs, verbose: bool) -> Result<bo
         parts_per_file: usize::from(args.slices),
         ..Limits::default()
     };
-    let queue = Queue::start(Arc::clone(&store), Arc::new(Providers(providers)), limits)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let engine = data::open_engine(path, limits, Arc::new(Providers(providers))).await?;
+    let queue = engine.queue();
     let output = Output::new(args.json);
-    let outcome = drive(&queue, &output, &runnable, async |id| report(&store, &output, id)).await;
+    let outcome = drive(queue, &output, &runnable, async |id| report(&store, &output, id)).await;
     let store_failure = queue.store_failure();
-    queue.shutdown().await;
+    engine.shutdown().await;
     for conn in connections {
         conn.close(verbose).await?;
     }

@@ -6,7 +6,7 @@ use pandrop_engine::hash::{FileDigest, HashRequest, md5_hex};
 use pandrop_engine::provider::pan123::MAX_SINGLE_STEP_SIZE;
 use pandrop_engine::provider::{CloudProvider, RemoteFile};
 use pandrop_engine::queue::{Limits, ProviderSource, Queue};
-use pandrop_engine::store::{FileKey, NewTask, Profile, RunLock, Store, Task, TaskAction, TaskId, TaskState};
+use pandrop_engine::store::{FileKey, NewTask, Profile, Store, Task, TaskId, TaskState};
 use pandrop_engine::transfer::{Outcome, TransferReport, Walk, is_torrent};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -95,9 +95,15 @@ pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliErro
     let path = data::data_dir(args.data_dir.clone())?
         .join(UPLOADS_DIR)
         .join(format!("{}.db", run_key(&args, &to)));
-    let store = Arc::new(data::open_store(&path)?);
-    // The same command running in another terminal would send the same files: one at a time.
-    let lock = RunLock::acquire(&path).map_err(anyhow::Error::from)?;
+    let limits = Limits {
+        files: usize::from(args.jobs),
+        parts_per_file: usize::from(args.slices),
+        upload_bytes_per_sec: args.limit_rate,
+        ..Limits::default()
+    };
+    // The engine holds the store's run lock: the same command running in another terminal is refused.
+    let engine = data::open_engine(&path, limits, Arc::new(OneAccount(Arc::clone(&conn.provider)))).await?;
+    let (store, queue) = (engine.store(), engine.queue());
     store
         .upsert_profile(&Profile {
             id: PROFILE.into(),
@@ -121,25 +127,16 @@ pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliErro
             task.target.dir = torrents.to_owned();
         }
     }
-    let tasks = continue_or_add(&store, planned)?;
-    let limits = Limits {
-        files: usize::from(args.jobs),
-        parts_per_file: usize::from(args.slices),
-        upload_bytes_per_sec: args.limit_rate,
-        ..Limits::default()
-    };
-    let queue = Queue::start(Arc::clone(&store), Arc::new(OneAccount(Arc::clone(&conn.provider))), limits)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let tasks = continue_or_add(queue, planned).await?;
     let reporter = Reporter {
-        store: &store,
+        store,
         output: &output,
         provider: Arc::clone(&conn.provider),
         offline_to: args.offline_to.as_deref(),
     };
-    let outcome = drive(&queue, &output, &tasks, async |id| reporter.report(id).await).await;
+    let outcome = drive(queue, &output, &tasks, async |id| reporter.report(id).await).await;
     let store_failure = queue.store_failure();
-    queue.shutdown().await;
+    engine.shutdown().await;
     conn.close(verbose).await?;
     if let Some(err) = store_failure {
         return Err(anyhow::Error::from(err)
@@ -157,8 +154,8 @@ pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliErro
         }
         Ending::Idle { failed } => {
             // Every file has its answer: nothing is left to continue.
-            drop(store);
-            drop(lock);
+            drop(reporter);
+            drop(engine);
             data::remove_store(&path);
             Ok(all_ok && failed == 0)
         }
@@ -189,21 +186,21 @@ fn run_key(args: &UploadArgs, to: &str) -> String {
 
 /// The tasks of this run: those an interrupted run of the same command left (what failed is tried again with
 /// a fresh budget, what finished is reported as it was recorded), plus the planned files it did not have.
-fn continue_or_add(store: &Store, planned: Vec<NewTask>) -> Result<Vec<Task>, CliError> {
-    let earlier = store.tasks().map_err(anyhow::Error::from)?;
+async fn continue_or_add(queue: &Queue, planned: Vec<NewTask>) -> Result<Vec<Task>, CliError> {
+    let earlier = queue.tasks().await.map_err(anyhow::Error::from)?;
     if !earlier.is_empty() {
         eprintln!("continuing where an earlier run of this command stopped");
     }
-    for task in earlier
+    let again: Vec<TaskId> = earlier
         .iter()
         .filter(|t| matches!(t.state, TaskState::Failed | TaskState::Cancelled))
-    {
-        store.transition(task.id, TaskAction::Retry).map_err(anyhow::Error::from)?;
-    }
+        .map(|t| t.id)
+        .collect();
+    queue.retry(&again);
     let known = |n: &NewTask| earlier.iter().any(|t| t.local_path == n.local_path && t.target == n.target);
     let new: Vec<NewTask> = planned.into_iter().filter(|n| !known(n)).collect();
-    store.add_tasks(&new).map_err(anyhow::Error::from)?;
-    Ok(store.tasks().map_err(anyhow::Error::from)?)
+    queue.add(new).await.map_err(anyhow::Error::from)?;
+    Ok(queue.tasks().await.map_err(anyhow::Error::from)?)
 }
 
 /// The profile id of this run's only account.

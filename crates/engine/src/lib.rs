@@ -1,10 +1,12 @@
 //! PanDrop's upload engine.
 //!
 //! Everything that is not UI lives here: one-pass hashing ([`hash`]), the cloud providers behind one small
-//! trait ([`provider`]), the shared HTTP machinery with retries ([`http`]) and the upload driver that moves a
-//! local file to a cloud ([`transfer`]). The desktop shell and the CLI only call into this crate.
+//! trait and their registry ([`provider`]), the shared HTTP machinery with retries ([`http`]), the upload
+//! driver that moves a local file to a cloud ([`transfer`]), and the durable queue ([`queue`], [`store`]).
+//! The desktop shell and the CLI start from [`Engine::open`].
 
 pub mod accounts;
+mod engine;
 pub mod error;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
@@ -17,4 +19,5 @@ pub mod secrets;
 pub mod store;
 pub mod transfer;
 
+pub use engine::{Engine, EngineConfig, LimitsFrom};
 pub use error::{Error, ErrorCode, Result};

@@ -5,5 +5,6 @@ mod common;
 mod support;
 
 mod control;
+mod engine;
 mod restart;
 mod runs;
