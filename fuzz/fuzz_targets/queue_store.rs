@@ -144,7 +144,7 @@ fn run(ops: &[Op]) {
     store
         .upsert_profile(&Profile {
             id: PROFILE.into(),
-            provider: ProviderKind::Pan123,
+            provider: ProviderKind::PAN123,
             name: "fuzz".into(),
             endpoint: "sandbox".into(),
             default_dir: "/".into(),

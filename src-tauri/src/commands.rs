@@ -8,7 +8,7 @@ use tauri::ipc::Channel;
 use tokio_util::sync::CancellationToken;
 
 use crate::adding;
-use crate::dto::{AddReport, AppInfo, ConnectionReport, MoveTo, ProfileDto, ProfileInput, QueueEventDto, RejectedPath};
+use crate::dto::{AddReport, AppInfo, ConnectionReport, MoveTo, ProfileDto, ProfileInput, ProviderDto, QueueEventDto, RejectedPath};
 use crate::error::{IpcError, IpcResult};
 use crate::grants::Picker;
 use crate::settings::Settings;
@@ -40,6 +40,7 @@ pub async fn app_info(state: State<'_, AppState>) -> IpcResult<AppInfo> {
         system_locale: crate::locale::system_locale(),
         keyring: state.keyring.clone(),
         sandbox_url: state.accounts.sandbox_url().map(|u| u.to_string()),
+        providers: ProviderDto::all(),
     })
 }
 
@@ -244,7 +245,7 @@ pub async fn profile_save(state: State<'_, AppState>, input: ProfileInput) -> Ip
         if let Some(id) = input.id.as_deref() {
             accounts.get(id)?.ok_or_else(|| IpcError::no_such_profile(id))?;
         }
-        Ok(accounts.save(input.into())?.into())
+        Ok(accounts.save(input.try_into()?)?.into())
     })
     .await
 }

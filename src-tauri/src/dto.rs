@@ -3,10 +3,12 @@
 //! Byte counts and ids are `number`s in TypeScript; they stay far below 2^53.
 
 use pandrop_engine::accounts::{Account, ConnectionReport as EngineReport, ProfileInput as EngineInput};
+use pandrop_engine::provider::registry;
 use pandrop_engine::queue::TaskProgress;
 use pandrop_engine::secret::secret;
-use pandrop_engine::store::{ProviderKind as EngineKind, Task, TaskAction as EngineAction, TaskState as EngineState, allowed_actions};
+use pandrop_engine::store::{Task, TaskAction as EngineAction, TaskState as EngineState, allowed_actions};
 use pandrop_engine::transfer::Phase as EnginePhase;
+use std::collections::BTreeMap;
 
 /// Where a task is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, specta::Type)]
@@ -69,37 +71,49 @@ impl From<EngineAction> for TaskAction {
     }
 }
 
-/// Which cloud, and which flavour of its API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, specta::Type)]
-pub enum ProviderKind {
-    /// 123pan's open API.
-    #[serde(rename = "123pan")]
-    Pan123,
-    /// 6pan, v1 token flow.
-    #[serde(rename = "6pan-v1")]
-    Pan6V1,
-    /// 6pan, v2 token flow.
-    #[serde(rename = "6pan-v2")]
-    Pan6V2,
+/// A cloud as the account form draws it, from the engine's provider registry: adding a cloud changes no IPC
+/// type.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderDto {
+    /// The stable name profiles carry (`123pan`, `6pan-v1`, `6pan-v2`).
+    pub kind: String,
+    /// The real cloud's API base, shown as the default endpoint.
+    pub default_endpoint: String,
+    /// What an account needs, in the order the form asks for it.
+    pub fields: Vec<CredentialFieldDto>,
 }
 
-impl From<EngineKind> for ProviderKind {
-    fn from(k: EngineKind) -> Self {
-        match k {
-            EngineKind::Pan123 => Self::Pan123,
-            EngineKind::Pan6V1 => Self::Pan6V1,
-            EngineKind::Pan6V2 => Self::Pan6V2,
-        }
-    }
+/// One credential field of a cloud.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
+pub struct CredentialFieldDto {
+    /// Stable key (`client_id`, `client_secret`, `session_token`); the UI's strings name it.
+    pub key: String,
+    /// A secret goes to the keyring and is never shown again; there is one per cloud.
+    pub secret: bool,
 }
 
-impl From<ProviderKind> for EngineKind {
-    fn from(k: ProviderKind) -> Self {
-        match k {
-            ProviderKind::Pan123 => Self::Pan123,
-            ProviderKind::Pan6V1 => Self::Pan6V1,
-            ProviderKind::Pan6V2 => Self::Pan6V2,
-        }
+impl ProviderDto {
+    /// Every registered cloud.
+    pub fn all() -> Vec<Self> {
+        registry::FACTORIES
+            .iter()
+            .map(|f| {
+                let info = f.info();
+                Self {
+                    kind: info.kind.as_str().to_owned(),
+                    default_endpoint: info.default_endpoint.to_owned(),
+                    fields: info
+                        .fields
+                        .iter()
+                        .map(|field| CredentialFieldDto {
+                            key: field.key.to_owned(),
+                            secret: field.secret,
+                        })
+                        .collect(),
+                }
+            })
+            .collect()
     }
 }
 
@@ -269,11 +283,13 @@ pub enum MoveTo {
 #[allow(missing_docs)]
 pub struct ProfileDto {
     pub id: String,
-    pub provider: ProviderKind,
+    /// A [`ProviderDto::kind`].
+    pub provider: String,
     pub name: String,
     pub endpoint: String,
     pub default_dir: String,
-    pub client_id: Option<String>,
+    /// The credential fields that are not secret, by key.
+    pub fields: BTreeMap<String, String>,
     pub has_secret: bool,
     pub sandbox: bool,
     pub active: bool,
@@ -283,11 +299,11 @@ impl From<Account> for ProfileDto {
     fn from(a: Account) -> Self {
         Self {
             id: a.profile.id,
-            provider: a.profile.provider.into(),
+            provider: a.profile.provider.as_str().to_owned(),
             name: a.profile.name,
             endpoint: a.profile.endpoint,
             default_dir: a.profile.default_dir,
-            client_id: a.client_id,
+            fields: a.fields,
             has_secret: a.has_secret,
             sandbox: a.sandbox,
             active: a.active,
@@ -301,27 +317,32 @@ impl From<Account> for ProfileDto {
 #[allow(missing_docs)]
 pub struct ProfileInput {
     pub id: Option<String>,
-    pub provider: ProviderKind,
+    /// A [`ProviderDto::kind`].
+    pub provider: String,
     pub name: String,
     pub endpoint: Option<String>,
     pub default_dir: String,
-    pub client_id: Option<String>,
+    /// The credential fields that are not secret, by key.
+    pub fields: BTreeMap<String, String>,
     /// `null` on edit keeps the stored one.
     pub secret: Option<String>,
 }
 
-impl From<ProfileInput> for EngineInput {
-    fn from(i: ProfileInput) -> Self {
-        Self {
+impl TryFrom<ProfileInput> for EngineInput {
+    type Error = pandrop_engine::Error;
+
+    /// Fails with the engine's `InvalidInput` for a cloud the registry does not know.
+    fn try_from(i: ProfileInput) -> pandrop_engine::Result<Self> {
+        Ok(Self {
             id: i.id,
-            provider: i.provider.into(),
+            provider: i.provider.parse()?,
             name: i.name,
             endpoint: i.endpoint,
             default_dir: i.default_dir,
-            client_id: i.client_id,
+            fields: i.fields,
             // An empty field means "not entered", the same as null.
             secret: i.secret.filter(|s| !s.is_empty()).map(secret),
-        }
+        })
     }
 }
 
@@ -363,4 +384,6 @@ pub struct AppInfo {
     pub keyring: KeyringStatus,
     /// Set while the built-in sandbox cloud runs.
     pub sandbox_url: Option<String>,
+    /// The clouds accounts can be made for.
+    pub providers: Vec<ProviderDto>,
 }

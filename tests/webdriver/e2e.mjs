@@ -355,7 +355,7 @@ async function appFlow() {
       name: "WebDriver secret check",
       endpoint: null,
       defaultDir: "/",
-      clientId: "webdriver-client-id",
+      fields: { client_id: "webdriver-client-id" },
       secret: SECRET,
     },
   });

@@ -18,12 +18,13 @@
       systemLocale: 'en-US',
       keyring: { available: true, message: null },
       sandboxUrl: null,
+      providers: window.__PROVIDERS__,
     },
     settings: { filesInParallel: 2, slicesPerFile: 4, speedLimit: null, duplicate: 'keep_both', language: 'system', theme: 'light' },
     profiles: [
       {
         id: 'p1', provider: '123pan', name: '我的账号', endpoint: 'https://open-api.123pan.com', defaultDir: '/照片/2026',
-        clientId: 'cid', hasSecret: true, sandbox: false, active: true,
+        fields: { client_id: 'cid' }, hasSecret: true, sandbox: false, active: true,
       },
     ],
     tasks: [],

@@ -193,7 +193,8 @@ async function main() {
   await mkdir(resultsDir, { recursive: true });
   // The mock shell sends each row with what the engine's lifecycle allows, from the table written from the engine.
   const lifecycle = await readFile(join(uiDir, 'src', 'test', 'lifecycle.json'), 'utf8');
-  const mock = `window.__LIFECYCLE__ = ${lifecycle};\n${await readFile(join(here, 'mock-ipc.js'), 'utf8')}`;
+  const providers = await readFile(join(uiDir, 'src', 'test', 'providers.json'), 'utf8');
+  const mock = `window.__LIFECYCLE__ = ${lifecycle};\nwindow.__PROVIDERS__ = ${providers};\n${await readFile(join(here, 'mock-ipc.js'), 'utf8')}`;
 
   const server = await preview({
     root: uiDir,

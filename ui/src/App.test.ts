@@ -168,7 +168,7 @@ describe('the queue', () => {
 
 describe('.torrent files on 6pan', () => {
   it('asks once, then starts offline downloads and uploads the rest', async () => {
-    shell = fakeShell({ profiles: [profile({ provider: '6pan-v2', clientId: null })] });
+    shell = fakeShell({ profiles: [profile({ provider: '6pan-v2', fields: {} })] });
     await start();
     await emit('tauri://drag-drop', { paths: ['/d/a.torrent', '/d/b.TORRENT', '/d/c.txt'], position: { x: 0, y: 0 } });
     const dialog = await screen.findByTestId('torrent-dialog');

@@ -3,7 +3,6 @@
 
 use clap::ValueEnum;
 use pandrop_engine::http;
-use pandrop_engine::provider::pan6::Pan6Api;
 use pandrop_engine::provider::registry::{self, ConnectRequest, Credentials};
 use pandrop_engine::provider::{CloudProvider, DuplicatePolicy};
 use pandrop_engine::secret::{ExposeSecret, SecretString, secret};
@@ -16,62 +15,51 @@ use url::Url;
 use crate::CliError;
 use crate::sandbox;
 
-/// Environment variable holding the 123pan clientID.
-pub(crate) const ENV_CLIENT_ID: &str = "PANDROP_CLIENT_ID";
-/// Environment variable holding the 123pan clientSecret.
-pub(crate) const ENV_CLIENT_SECRET: &str = "PANDROP_CLIENT_SECRET";
-
-/// Which cloud.
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum ProviderArg {
-    /// 123pan open platform (clientID/clientSecret).
-    #[value(name = "123pan")]
-    Pan123,
-    /// 6pan, API v1 (`/v1/store/token`).
-    #[value(name = "6pan-v1")]
-    Pan6V1,
-    /// 6pan, API v2 (`/v2/upload/token`).
-    #[value(name = "6pan-v2")]
-    Pan6V2,
-}
+/// Which cloud: a name the engine's provider registry knows (`123pan`, `6pan-v1`, `6pan-v2`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct ProviderArg(ProviderKind);
 
 impl ProviderArg {
-    /// The name on the command line (`123pan`, `6pan-v1`, `6pan-v2`).
-    pub(crate) fn name(self) -> String {
-        self.to_possible_value().map(|v| v.get_name().to_owned()).unwrap_or_default()
+    /// Parses `--provider`: the registered names, which `--help` lists.
+    pub(crate) fn parser() -> impl clap::builder::TypedValueParser<Value = ProviderArg> {
+        use clap::builder::TypedValueParser;
+        clap::builder::PossibleValuesParser::new(ProviderKind::all().map(ProviderKind::as_str))
+            .map(|name| ProviderArg(name.parse().expect("a registered name")))
     }
 
-    /// The 6pan API generation, for the 6pan choices.
-    pub(crate) fn pan6_api(self) -> Option<Pan6Api> {
-        match self {
-            Self::Pan123 => None,
-            Self::Pan6V1 => Some(Pan6Api::V1),
-            Self::Pan6V2 => Some(Pan6Api::V2),
-        }
+    /// The first registered cloud, the default of `--provider`.
+    pub(crate) fn default_name() -> &'static str {
+        registry::FACTORIES[0].info().kind.as_str()
+    }
+
+    /// Its name on the command line.
+    pub(crate) fn name(self) -> &'static str {
+        self.0.as_str()
     }
 
     /// The engine's kind of this cloud.
     pub(crate) fn kind(self) -> ProviderKind {
-        match self {
-            Self::Pan123 => ProviderKind::Pan123,
-            Self::Pan6V1 => ProviderKind::Pan6V1,
-            Self::Pan6V2 => ProviderKind::Pan6V2,
-        }
+        self.0
+    }
+
+    /// Its entry in the provider registry.
+    pub(crate) fn factory(self) -> &'static dyn registry::ProviderFactory {
+        registry::factory(self.0)
     }
 
     /// The real cloud's endpoint.
     pub(crate) fn default_endpoint(self) -> &'static str {
-        registry::factory(self.kind()).info().default_endpoint
+        self.factory().info().default_endpoint
     }
 
-    /// The name of the stored session token for an endpoint.
+    /// The name of the stored secret (the session token `login` stores) for an endpoint.
     pub(crate) fn token_key(self, endpoint: &Url) -> SecretKey {
-        let what = match self {
-            Self::Pan123 => "123pan token",
-            Self::Pan6V1 => "6pan-v1 token",
-            Self::Pan6V2 => "6pan-v2 token",
-        };
-        SecretKey::new(what, endpoint.as_str())
+        SecretKey::new(&format!("{} token", self.0), endpoint.as_str())
+    }
+
+    /// Builds the argument for a stored kind.
+    pub(crate) fn of(kind: ProviderKind) -> Self {
+        Self(kind)
     }
 }
 
@@ -146,6 +134,7 @@ impl Connection {
             credentials,
             options: registry::ConnectOptions {
                 single_step_max: opts.single_step_max,
+                ..registry::ConnectOptions::CLI
             },
         };
         let provider = factory.connect(request).await.map_err(|e| CliError::Usage(e.to_string()))?;
@@ -211,14 +200,21 @@ fn credentials(provider: ProviderArg, endpoint: &Url) -> Result<(Credentials, Se
 
 /// What to do about a credential the CLI found nowhere.
 fn missing(provider: ProviderArg, env: &str, endpoint: &Url) -> CliError {
-    CliError::Usage(match provider.pan6_api() {
-        Some(_) => format!(
-            "no 6pan session token: run `pandrop-cli login {} --endpoint {endpoint}` or set {env}",
+    let info = provider.factory().info();
+    CliError::Usage(if provider.factory().signs_in() {
+        format!(
+            "no {} for {}: run `pandrop-cli login {} --endpoint {endpoint}` or set {env}",
+            info.secret_field().key,
+            provider.name(),
             provider.name()
-        ),
-        None => format!(
-            "{env} is not set: export {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET} with your 123pan developer credentials, or use --sandbox"
-        ),
+        )
+    } else {
+        let all: Vec<&str> = info.fields.iter().map(|f| f.env).collect();
+        format!(
+            "{env} is not set: export {} with the credentials of your {} account, or use --sandbox",
+            all.join(" and "),
+            provider.name()
+        )
     })
 }
 

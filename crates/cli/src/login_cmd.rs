@@ -3,7 +3,6 @@
 use anyhow::Context;
 use clap::Args;
 use pandrop_engine::http;
-use pandrop_engine::provider::pan6;
 use pandrop_engine::secret::secret;
 use pandrop_engine::secrets::{KeyringStore, SecretStore};
 use std::io::BufRead;
@@ -15,7 +14,8 @@ use crate::cloud::ProviderArg;
 /// Arguments of `login`.
 #[derive(Args)]
 pub(crate) struct LoginArgs {
-    /// Which API to sign in to: 6pan-v1 or 6pan-v2.
+    /// Which cloud to sign in to (one whose secret comes from a sign-in: 6pan-v1 or 6pan-v2).
+    #[arg(value_parser = ProviderArg::parser())]
     provider: ProviderArg,
     /// API base URL [default: the real cloud].
     #[arg(long)]
@@ -30,11 +30,15 @@ pub(crate) struct LoginArgs {
 
 /// Logs in and stores the session token.
 pub(crate) async fn run(args: LoginArgs) -> Result<bool, CliError> {
-    let Some(api) = args.provider.pan6_api() else {
-        return Err(CliError::Usage(
-            "123pan needs no login: export PANDROP_CLIENT_ID and PANDROP_CLIENT_SECRET with your developer credentials".into(),
-        ));
-    };
+    let factory = args.provider.factory();
+    if !factory.signs_in() {
+        let vars: Vec<&str> = factory.info().fields.iter().map(|f| f.env).collect();
+        return Err(CliError::Usage(format!(
+            "{} needs no login: export {} with your account's credentials",
+            args.provider.name(),
+            vars.join(" and ")
+        )));
+    }
     let endpoint = match args.endpoint {
         Some(url) => url,
         None => Url::parse(args.provider.default_endpoint()).map_err(|e| CliError::Other(e.into()))?,
@@ -55,7 +59,8 @@ pub(crate) async fn run(args: LoginArgs) -> Result<bool, CliError> {
     if user.is_empty() || password.is_empty() {
         return Err(CliError::Usage("both a user and a password are needed".into()));
     }
-    let token = pan6::login(&http::client(), &endpoint, api, &user, &secret(password))
+    let token = factory
+        .sign_in(&http::client(), &endpoint, &user, &secret(password))
         .await
         .map_err(anyhow::Error::from)?;
     let key = args.provider.token_key(&endpoint);

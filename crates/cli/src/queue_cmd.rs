@@ -5,9 +5,7 @@ use clap::{Args, Subcommand};
 use pandrop_engine::accounts::SANDBOX_ENDPOINT;
 use pandrop_engine::provider::CloudProvider;
 use pandrop_engine::queue::{Limits, ProviderSource};
-use pandrop_engine::store::{
-    MoveTo, Profile, ProviderKind, RunLock, Store, Task, TaskAction, TaskId, TaskState, Transition, allowed_actions,
-};
+use pandrop_engine::store::{MoveTo, Profile, RunLock, Store, Task, TaskAction, TaskId, TaskState, Transition, allowed_actions};
 use pandrop_engine::transfer::Walk;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -75,7 +73,7 @@ struct AddArgs {
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// Cloud to upload to.
-    #[arg(long, value_enum, default_value = "123pan")]
+    #[arg(long, value_parser = ProviderArg::parser(), default_value = ProviderArg::default_name())]
     provider: ProviderArg,
     /// API base URL [default: the real cloud].
     #[arg(long, conflicts_with = "sandbox")]
@@ -202,14 +200,6 @@ pub(crate) async fn run(args: QueueArgs, verbose: bool) -> Result<bool, CliError
         // One runner per store (the engine holds its run lock): a second one would take the first one's tasks
         // and send them again.
         QueueCommand::Run(run) => run_queue(&path, store, run, verbose).await,
-    }
-}
-
-fn provider_arg(kind: ProviderKind) -> ProviderArg {
-    match kind {
-        ProviderKind::Pan123 => ProviderArg::Pan123,
-        ProviderKind::Pan6V1 => ProviderArg::Pan6V1,
-        ProviderKind::Pan6V2 => ProviderArg::Pan6V2,
     }
 }
 
@@ -376,7 +366,7 @@ async fn connect(profile: &Profile) -> Result<Connection, CliError> {
         Some(Url::parse(&profile.endpoint).map_err(|e| CliError::Usage(format!("{:?} is not a URL: {e}", profile.endpoint)))?)
     };
     Connection::open(ConnectOptions {
-        provider: provider_arg(profile.provider),
+        provider: ProviderArg::of(profile.provider),
         endpoint,
         sandbox,
         single_step_max: SINGLE_STEP_MAX,

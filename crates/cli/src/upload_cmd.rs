@@ -24,7 +24,7 @@ pub(crate) struct UploadArgs {
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// Cloud to upload to.
-    #[arg(long, value_enum, default_value = "123pan")]
+    #[arg(long, value_parser = ProviderArg::parser(), default_value = ProviderArg::default_name())]
     provider: ProviderArg,
     /// API base URL [default: the real cloud].
     #[arg(long, conflicts_with = "sandbox")]
@@ -76,9 +76,6 @@ pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliErro
             "--single-step-max is at most {MAX_SINGLE_STEP_SIZE} bytes (1 GB)"
         )));
     }
-    if args.offline_to.is_some() && args.provider.pan6_api().is_none() {
-        return Err(CliError::Usage("--offline-to needs --provider 6pan-v1 or 6pan-v2".into()));
-    }
     let conn = Connection::open(ConnectOptions {
         provider: args.provider,
         endpoint: args.endpoint.clone(),
@@ -86,6 +83,11 @@ pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliErro
         single_step_max: args.single_step_max,
     })
     .await?;
+    if args.offline_to.is_some() && conn.provider.offline().is_none() {
+        let name = args.provider.name();
+        conn.close(verbose).await?;
+        return Err(CliError::Usage(format!("--offline-to: {name} has no offline download")));
+    }
     let duplicate = DuplicateArg::policy(args.duplicate);
     let to = args.to.clone().unwrap_or_else(|| "/".to_owned());
     let output = Output::new(args.json);

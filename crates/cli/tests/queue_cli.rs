@@ -238,7 +238,7 @@ async fn state_changes_follow_the_engine_lifecycle_for_every_state() {
             store
                 .upsert_profile(&Profile {
                     id: "p".into(),
-                    provider: ProviderKind::Pan123,
+                    provider: ProviderKind::PAN123,
                     name: "p".into(),
                     endpoint: "sandbox".into(),
                     default_dir: "/".into(),

@@ -28,6 +28,13 @@ fn the_ui_tests_lifecycle_is_up_to_date() {
     up_to_date("../ui/src/test/lifecycle.json", &fresh);
 }
 
+/// The clouds the UI's tests offer, as the shell sends them in `app_info`, written from the registry.
+#[test]
+fn the_ui_tests_providers_are_up_to_date() {
+    let fresh = serde_json::to_string_pretty(&pandrop_lib::dto::ProviderDto::all()).unwrap() + "\n";
+    up_to_date("../ui/src/test/providers.json", &fresh);
+}
+
 /// Compares a generated file with the committed one; `PANDROP_UPDATE_BINDINGS=1` writes it instead.
 fn up_to_date(relative: &str, fresh: &str) {
     let committed_path = Path::new(MANIFEST).join(relative);

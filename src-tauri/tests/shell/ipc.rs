@@ -105,7 +105,7 @@ fn settings_are_checked_stored_and_kept() {
 fn profiles_are_saved_listed_and_removed() {
     let shell = Shell::start();
     let input = json!({"id": null, "provider": "6pan-v2", "name": "Mine", "endpoint": null, "defaultDir": "backup",
-                       "clientId": null, "secret": "token-1"});
+                       "fields": {}, "secret": "token-1"});
     let saved = shell.ok("profile_save", json!({"input": input}));
     assert_eq!(saved["hasSecret"], true);
     assert_eq!(saved["defaultDir"], "/backup");

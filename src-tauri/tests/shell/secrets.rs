@@ -71,11 +71,19 @@ fn upload(shell: &Shell, profile: &Value, name: &str, len: usize) -> Value {
         .unwrap_or_else(|| panic!("{name} was queued"))
 }
 
+/// The plain credential fields: a 123pan clientID, or none.
+fn fields(client_id: Option<&str>) -> Value {
+    match client_id {
+        Some(id) => json!({ "client_id": id }),
+        None => json!({}),
+    }
+}
+
 fn save(shell: &Shell, provider: &str, name: &str, endpoint: &str, client_id: Option<&str>, secret: &str) -> Value {
     let saved = shell.ok(
         "profile_save",
         json!({"input": {"id": null, "provider": provider, "name": name, "endpoint": endpoint,
-                         "defaultDir": "/audit", "clientId": client_id, "secret": secret}}),
+                         "defaultDir": "/audit", "fields": fields(client_id), "secret": secret}}),
     );
     assert_eq!(saved["hasSecret"], true);
     saved

@@ -104,6 +104,8 @@ export type AppInfo = {
 	keyring: KeyringStatus,
 	/**  Set while the built-in sandbox cloud runs. */
 	sandboxUrl: string | null,
+	/**  The clouds accounts can be made for. */
+	providers: ProviderDto[],
 };
 
 /**  What "Test connection" found. */
@@ -112,6 +114,14 @@ export type ConnectionReport = {
 	ok: boolean,
 	/**  What it said. */
 	message: string,
+};
+
+/**  One credential field of a cloud. */
+export type CredentialFieldDto = {
+	/**  Stable key (`client_id`, `client_secret`, `session_token`); the UI's strings name it. */
+	key: string,
+	/**  A secret goes to the keyring and is never shown again; there is one per cloud. */
+	secret: boolean,
 };
 
 /**  What to do when the target already holds a file of the same name. */
@@ -208,11 +218,13 @@ export type Phase = "hashing" | "preparing" | "uploading" | "completing";
 /**  A profile as the UI shows it; the secret never crosses IPC. */
 export type ProfileDto = {
 	id: string,
-	provider: ProviderKind,
+	/**  A [`ProviderDto::kind`]. */
+	provider: string,
 	name: string,
 	endpoint: string,
 	defaultDir: string,
-	clientId: string | null,
+	/**  The credential fields that are not secret, by key. */
+	fields: { [key in string]: string },
 	hasSecret: boolean,
 	sandbox: boolean,
 	active: boolean,
@@ -221,23 +233,29 @@ export type ProfileDto = {
 /**  A new profile or changes to one. No `Debug`: it may carry a secret. */
 export type ProfileInput = {
 	id: string | null,
-	provider: ProviderKind,
+	/**  A [`ProviderDto::kind`]. */
+	provider: string,
 	name: string,
 	endpoint: string | null,
 	defaultDir: string,
-	clientId: string | null,
+	/**  The credential fields that are not secret, by key. */
+	fields: { [key in string]: string },
 	/**  `null` on edit keeps the stored one. */
 	secret: string | null,
 };
 
-/**  Which cloud, and which flavour of its API. */
-export type ProviderKind = 
-/**  123pan's open API. */
-"123pan" | 
-/**  6pan, v1 token flow. */
-"6pan-v1" | 
-/**  6pan, v2 token flow. */
-"6pan-v2";
+/**
+ *  A cloud as the account form draws it, from the engine's provider registry: adding a cloud changes no IPC
+ *  type.
+ */
+export type ProviderDto = {
+	/**  The stable name profiles carry (`123pan`, `6pan-v1`, `6pan-v2`). */
+	kind: string,
+	/**  The real cloud's API base, shown as the default endpoint. */
+	defaultEndpoint: string,
+	/**  What an account needs, in the order the form asks for it. */
+	fields: CredentialFieldDto[],
+};
 
 /**  A message on the queue channel. */
 export type QueueEventDto = 

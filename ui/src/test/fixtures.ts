@@ -1,5 +1,9 @@
-import type { ProfileDto, Settings, TaskAction, TaskDto, TaskProgressDto, TaskState } from '../lib/api';
+import type { ProfileDto, ProviderDto, Settings, TaskAction, TaskDto, TaskProgressDto, TaskState } from '../lib/api';
 import lifecycle from './lifecycle.json';
+import registry from './providers.json';
+
+/** The clouds, as the shell sends them in `app_info` (written from the engine's registry). */
+export const providers: ProviderDto[] = registry;
 
 let nextId = 1;
 
@@ -38,7 +42,7 @@ export function profile(over: Partial<ProfileDto> = {}): ProfileDto {
     name: '我的账号',
     endpoint: 'https://open-api.123pan.com',
     defaultDir: '/照片/2026',
-    clientId: 'cid',
+    fields: { client_id: 'cid' },
     hasSecret: true,
     sandbox: false,
     active: true,

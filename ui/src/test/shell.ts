@@ -3,7 +3,7 @@
 // them: through the channel's callback id with a running index.
 import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
 import type { AppInfo, ProfileDto, QueueEventDto, Settings, TaskDto } from '../lib/api';
-import { settingsFixture } from './fixtures';
+import { providers, settingsFixture } from './fixtures';
 
 type Channel = { id: number };
 
@@ -35,6 +35,7 @@ export function fakeShell(init: { tasks?: TaskDto[]; profiles?: ProfileDto[]; se
       systemLocale: 'en-US',
       keyring: { available: true, message: null },
       sandboxUrl: null,
+      providers,
       ...init.info,
     },
     send(msg) {
@@ -78,7 +79,7 @@ export function fakeShell(init: { tasks?: TaskDto[]; profiles?: ProfileDto[]; se
         case 'sandbox_start': {
           const p: ProfileDto = {
             id: 'sandbox', provider: '123pan', name: 'Sandbox', endpoint: 'http://127.0.0.1:1', defaultDir: '/',
-            clientId: 'sandbox', hasSecret: true, sandbox: true, active: true,
+            fields: {}, hasSecret: true, sandbox: true, active: true,
           };
           shell.profiles = [p];
           return p;

@@ -2,8 +2,8 @@
 //! one connected provider per profile.
 //!
 //! A profile's secret (123pan's clientSecret, 6pan's session token) is filed under [`secret_key`]; the
-//! store only holds what is not a credential (123pan's clientID goes in the profile's `settings` as
-//! `client_id`). Connections are made on first use and cached until the profile changes. 6pan rotates its
+//! store only holds what is not a secret (the credential fields that are not, such as 123pan's clientID, go in
+//! the profile's `settings` under their key). Connections are made on first use and cached until the profile changes. 6pan rotates its
 //! session token, so [`Accounts::save_rotated_tokens`] writes the newest one back.
 //!
 //! The built-in sandbox cloud is a profile whose endpoint is [`SANDBOX_ENDPOINT`]: it needs no keyring (its
@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::provider::CloudProvider;
 use crate::queue::ProviderSource;
 use crate::secrets::{SecretKey, SecretStore};
-use crate::store::{Profile, ProviderKind, Store};
+use crate::store::{Profile, Store};
 
 /// The endpoint a profile of the built-in sandbox cloud carries instead of a URL.
 pub const SANDBOX_ENDPOINT: &str = "sandbox";
@@ -39,8 +39,6 @@ pub const SANDBOX_PROFILE_ID: &str = "sandbox";
 
 /// The application setting that names the active profile.
 const ACTIVE_PROFILE: &str = "active_profile";
-/// The `settings` field of a 123pan profile that holds its clientID.
-const CLIENT_ID: &str = "client_id";
 
 /// Where the secret of profile `id` is filed.
 pub fn secret_key(profile_id: &str) -> SecretKey {
@@ -140,7 +138,11 @@ impl Accounts {
             Some(secret) if !sandbox => self.inner.secrets.set(&key, secret)?,
             Some(_) => {}
             None if sandbox || existing.is_some() => {}
-            None => return Err(Error::invalid(&profile.name, missing_secret(profile.provider))),
+            None => {
+                let field = crate::provider::registry::factory(profile.provider).info().secret_field();
+                let rule = format!("a {} account needs its {}", profile.provider, field.key);
+                return Err(Error::invalid(&profile.name, rule));
+            }
         }
         self.inner.store.upsert_profile(&profile)?;
         self.inner.forget(&profile.id);
@@ -197,11 +199,11 @@ impl Accounts {
     pub fn ensure_sandbox_profile(&self) -> Result<Account> {
         let profile = Profile {
             id: SANDBOX_PROFILE_ID.to_owned(),
-            provider: ProviderKind::Pan123,
+            provider: crate::provider::registry::SANDBOX_KIND,
             name: "Sandbox".to_owned(),
             endpoint: SANDBOX_ENDPOINT.to_owned(),
             default_dir: "/PanDrop".to_owned(),
-            settings: serde_json::json!({ CLIENT_ID: DEMO_CLIENT_ID }),
+            settings: serde_json::json!({}),
         };
         self.inner.store.upsert_profile(&profile)?;
         self.inner.forget(&profile.id);
@@ -300,13 +302,5 @@ impl Inner {
 impl ProviderSource for Accounts {
     async fn provider(&self, profile_id: &str) -> Result<Arc<dyn CloudProvider>> {
         self.connect(profile_id).await
-    }
-}
-
-/// What a new profile of `kind` lacks without a secret.
-fn missing_secret(kind: ProviderKind) -> &'static str {
-    match kind {
-        ProviderKind::Pan123 => "a 123pan account needs its clientSecret",
-        ProviderKind::Pan6V1 | ProviderKind::Pan6V2 => "a 6pan account needs its session token",
     }
 }

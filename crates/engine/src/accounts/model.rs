@@ -1,10 +1,11 @@
 //! What callers hand to and get from [`super::Accounts`].
 
 use secrecy::SecretString;
+use std::collections::BTreeMap;
 
-use super::{CLIENT_ID, SANDBOX_ENDPOINT};
+use super::SANDBOX_ENDPOINT;
 use crate::error::{Error, Result};
-use crate::provider::{pan6, pan123};
+use crate::provider::registry;
 use crate::store::{Profile, ProviderKind};
 
 /// A profile as the apps show it: no secret, only whether one is stored.
@@ -12,8 +13,8 @@ use crate::store::{Profile, ProviderKind};
 pub struct Account {
     /// The stored profile.
     pub profile: Profile,
-    /// 123pan's clientID (not a secret); `None` for 6pan.
-    pub client_id: Option<String>,
+    /// Its credential fields that are not secret (123pan's `client_id`), by key.
+    pub fields: BTreeMap<String, String>,
     /// Whether the secret store holds this profile's clientSecret or session token.
     pub has_secret: bool,
     /// Whether this profile uses the built-in sandbox cloud.
@@ -24,10 +25,19 @@ pub struct Account {
 
 impl Account {
     pub(super) fn new(profile: Profile, has_secret: bool, sandbox: bool, active: Option<&str>) -> Self {
-        let client_id = profile.settings.get(CLIENT_ID).and_then(|v| v.as_str()).map(str::to_owned);
+        let fields = registry::factory(profile.provider)
+            .info()
+            .fields
+            .iter()
+            .filter(|f| !f.secret)
+            .filter_map(|f| {
+                let value = profile.settings.get(f.key)?.as_str()?;
+                Some((f.key.to_owned(), value.to_owned()))
+            })
+            .collect();
         Self {
             active: active == Some(profile.id.as_str()),
-            client_id,
+            fields,
             has_secret,
             sandbox,
             profile,
@@ -48,15 +58,17 @@ pub struct ProfileInput {
     pub endpoint: Option<String>,
     /// Remote folder uploads go to unless told otherwise (absolute; empty means the root).
     pub default_dir: String,
-    /// 123pan's clientID.
-    pub client_id: Option<String>,
-    /// 123pan's clientSecret or 6pan's session token; `None` on an edit keeps the stored one.
+    /// The credential fields that are not secret, by key (123pan's `client_id`); see
+    /// [`registry::ProviderInfo::fields`].
+    pub fields: BTreeMap<String, String>,
+    /// The secret field's value (123pan's clientSecret, 6pan's session token); `None` on an edit keeps the
+    /// stored one.
     pub secret: Option<SecretString>,
 }
 
 impl ProfileInput {
-    /// The profile to store, checked: a name, a URL or the sandbox marker, an absolute folder, a clientID
-    /// for 123pan. Settings of `existing` that this input does not set are kept.
+    /// The profile to store, checked: a name, a URL or the sandbox marker, an absolute folder, every plain
+    /// credential field the cloud needs. Settings of `existing` that this input does not set are kept.
     pub(super) fn to_profile(&self, existing: Option<&Profile>) -> Result<Profile> {
         let name = self.name.trim();
         if name.is_empty() {
@@ -78,19 +90,25 @@ impl ProfileInput {
             .map(|p| p.settings.clone())
             .filter(serde_json::Value::is_object)
             .unwrap_or_else(|| serde_json::json!({}));
-        match self.provider {
-            ProviderKind::Pan123 => {
-                let id = self.client_id.as_deref().map(str::trim).unwrap_or_default();
-                if id.is_empty() {
-                    return Err(Error::invalid(name, "a 123pan account needs its clientID"));
-                }
-                settings[CLIENT_ID] = serde_json::Value::from(id);
+        // Plain credential fields live in the settings under their key; those of another cloud go.
+        if let Some(map) = settings.as_object_mut() {
+            let others = registry::FACTORIES.iter().flat_map(|f| f.info().fields).map(|f| f.key);
+            for key in others {
+                map.remove(key);
             }
-            ProviderKind::Pan6V1 | ProviderKind::Pan6V2 => {
-                if let Some(map) = settings.as_object_mut() {
-                    map.remove(CLIENT_ID);
-                }
+        }
+        // The sandbox brings its own demo credentials.
+        let needed = if endpoint == SANDBOX_ENDPOINT {
+            &[][..]
+        } else {
+            registry::factory(self.provider).info().fields
+        };
+        for field in needed.iter().filter(|f| !f.secret) {
+            let value = self.fields.get(field.key).map(|v| v.trim()).unwrap_or_default();
+            if value.is_empty() {
+                return Err(Error::invalid(name, format!("a {} account needs its {}", self.provider, field.key)));
             }
+            settings[field.key] = serde_json::Value::from(value);
         }
         Ok(Profile {
             id: self.id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
@@ -114,10 +132,7 @@ pub struct ConnectionReport {
 
 /// The real cloud's API base for a provider.
 pub fn default_endpoint(kind: ProviderKind) -> &'static str {
-    match kind {
-        ProviderKind::Pan123 => pan123::DEFAULT_ENDPOINT,
-        ProviderKind::Pan6V1 | ProviderKind::Pan6V2 => pan6::DEFAULT_ENDPOINT,
-    }
+    registry::factory(kind).info().default_endpoint
 }
 
 /// `/a/b` from `a/b/`, `/a//b` or ` /a/b `; `/` for an empty folder. Refuses `.` and `..` components.
@@ -140,28 +155,28 @@ mod tests {
             name: " Mine ".into(),
             endpoint: None,
             default_dir: "photos//2026/".into(),
-            client_id: Some("cid".into()),
+            fields: BTreeMap::from([("client_id".to_owned(), "cid".to_owned())]),
             secret: None,
         }
     }
 
     #[test]
     fn inputs_are_checked_and_normalised() {
-        let p = input(ProviderKind::Pan123).to_profile(None).unwrap();
+        let p = input(ProviderKind::PAN123).to_profile(None).unwrap();
         assert_eq!((p.name.as_str(), p.default_dir.as_str()), ("Mine", "/photos/2026"));
-        assert_eq!(p.endpoint, pan123::DEFAULT_ENDPOINT);
+        assert_eq!(p.endpoint, crate::provider::pan123::DEFAULT_ENDPOINT);
         assert_eq!(p.settings, serde_json::json!({"client_id": "cid"}));
-        let p6 = input(ProviderKind::Pan6V2).to_profile(Some(&p)).unwrap();
+        let p6 = input(ProviderKind::PAN6_V2).to_profile(Some(&p)).unwrap();
         assert_eq!(p6.settings, serde_json::json!({}));
         assert_eq!(normalize_dir("").unwrap(), "/");
 
-        let mut bad = input(ProviderKind::Pan123);
-        bad.client_id = None;
+        let mut bad = input(ProviderKind::PAN123);
+        bad.fields.clear();
         assert!(bad.to_profile(None).is_err());
-        let mut bad = input(ProviderKind::Pan6V1);
+        let mut bad = input(ProviderKind::PAN6_V1);
         bad.endpoint = Some("ftp://x".into());
         assert!(bad.to_profile(None).is_err());
-        let mut bad = input(ProviderKind::Pan6V1);
+        let mut bad = input(ProviderKind::PAN6_V1);
         bad.default_dir = "/a/../b".into();
         assert!(bad.to_profile(None).is_err());
     }

@@ -22,18 +22,21 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// 1 s, 2 s, 4 s … capped at 30 s, six retries, two minutes of waiting at most.
+    /// [`RetryPolicy::STANDARD`].
     fn default() -> Self {
-        Self {
-            max_retries: 6,
-            min_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(30),
-            max_total_delay: Duration::from_secs(120),
-        }
+        Self::STANDARD
     }
 }
 
 impl RetryPolicy {
+    /// 1 s, 2 s, 4 s … capped at 30 s, six retries, two minutes of waiting at most.
+    pub const STANDARD: Self = Self {
+        max_retries: 6,
+        min_delay: Duration::from_secs(1),
+        max_delay: Duration::from_secs(30),
+        max_total_delay: Duration::from_secs(120),
+    };
+
     /// A fast policy for tests against a local server.
     pub fn quick() -> Self {
         Self {

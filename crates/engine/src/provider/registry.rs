@@ -18,10 +18,14 @@ use super::CloudProvider;
 use super::pan6::factory::{PAN6_V1, PAN6_V2};
 use super::pan123::factory::PAN123;
 use crate::error::{Error, Result};
+use crate::http::RetryPolicy;
 use crate::store::ProviderKind;
 
 /// Every registered cloud, in the order the apps list them.
 pub static FACTORIES: &[&dyn ProviderFactory] = &[&PAN123, &PAN6_V1, &PAN6_V2];
+
+/// The cloud the app's "Try the sandbox" account uses.
+pub const SANDBOX_KIND: ProviderKind = ProviderKind::PAN123;
 
 /// One field of an account's credentials, as the account form and the CLI ask for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +92,8 @@ impl Credentials {
 pub struct ConnectOptions {
     /// 123pan: files up to this many bytes go in one request (0: never).
     pub single_step_max: u64,
+    /// How hard each request is retried.
+    pub retry: RetryPolicy,
 }
 
 impl ConnectOptions {
@@ -95,11 +101,15 @@ impl ConnectOptions {
     /// changes it).
     pub const CLI: Self = Self {
         single_step_max: 1024 * 1024,
+        retry: RetryPolicy::STANDARD,
     };
 
     /// The app: every file goes through `create`, the only step that recognises bytes the cloud already holds,
     /// so a user sees 秒传 wherever the cloud has the file.
-    pub const APP: Self = Self { single_step_max: 0 };
+    pub const APP: Self = Self {
+        single_step_max: 0,
+        retry: RetryPolicy::STANDARD,
+    };
 }
 
 /// What [`ProviderFactory::connect`] needs.
@@ -126,6 +136,21 @@ pub trait ProviderFactory: Send + Sync {
     /// The sandbox's demo credentials for this cloud at `endpoint` (public: the sandbox runs on this machine
     /// only). A cloud whose sandbox account needs a sign-in does it here.
     async fn sandbox_credentials(&self, http: &reqwest::Client, endpoint: &Url) -> Result<Credentials>;
+
+    /// Whether the account's secret comes from signing in with a user and password ([`Self::sign_in`]);
+    /// otherwise it is made elsewhere (123pan's developer console) and entered as it is.
+    fn signs_in(&self) -> bool {
+        false
+    }
+
+    /// Signs in with a user name (or phone number) and password for the account's secret (6pan's session
+    /// token), where [`Self::signs_in`].
+    async fn sign_in(&self, _http: &reqwest::Client, _endpoint: &Url, _user: &str, _password: &SecretString) -> Result<SecretString> {
+        Err(Error::invalid(
+            self.info().kind.as_str(),
+            "has no sign-in: enter the account's credentials as they are",
+        ))
+    }
 }
 
 /// The factory of a kind.
@@ -154,18 +179,20 @@ mod tests {
 
     #[test]
     fn every_kind_is_registered_once_with_one_secret_field() {
-        for kind in ProviderKind::ALL {
-            assert_eq!(FACTORIES.iter().filter(|f| f.info().kind == kind).count(), 1, "{kind}");
+        let kinds: std::collections::HashSet<&str> = ProviderKind::all().map(ProviderKind::as_str).collect();
+        assert_eq!(kinds.len(), FACTORIES.len(), "one entry per kind");
+        for kind in ProviderKind::all() {
             let info = factory(kind).info();
             assert_eq!(info.fields.iter().filter(|f| f.secret).count(), 1, "{kind}");
             assert!(Url::parse(info.default_endpoint).is_ok(), "{kind}");
+            assert_eq!(kind.as_str().parse::<ProviderKind>().unwrap(), kind);
         }
-        assert_eq!(FACTORIES.len(), ProviderKind::ALL.len());
+        assert!("6pan".parse::<ProviderKind>().is_err());
     }
 
     #[test]
     fn missing_credentials_are_named_and_values_never_shown() {
-        let info = factory(ProviderKind::Pan123).info();
+        let info = factory(ProviderKind::PAN123).info();
         let mut creds = Credentials::default();
         creds.set("client_id", crate::secret::secret("cid"));
         creds.set("client_secret", crate::secret::secret("hush-9f2"));
@@ -179,7 +206,7 @@ mod tests {
     fn sandbox_endpoints_hang_under_the_base() {
         let base = Url::parse("http://127.0.0.1:4000/").unwrap();
         assert_eq!(
-            sandbox_endpoint(ProviderKind::Pan6V2, &base).unwrap().as_str(),
+            sandbox_endpoint(ProviderKind::PAN6_V2, &base).unwrap().as_str(),
             "http://127.0.0.1:4000/6pan"
         );
     }

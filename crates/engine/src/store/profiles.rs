@@ -7,49 +7,63 @@ use std::str::FromStr;
 use super::{Context, Store, json_column, parse_column, refuse_secret_fields};
 use crate::error::{Error, Result};
 
-/// Which cloud (and which flavour of its API) a profile talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum ProviderKind {
-    /// 123pan's open API.
-    #[serde(rename = "123pan")]
-    Pan123,
-    /// 6pan with the v1 token flow.
-    #[serde(rename = "6pan-v1")]
-    Pan6V1,
-    /// 6pan with the v2 token flow.
-    #[serde(rename = "6pan-v2")]
-    Pan6V2,
-}
+/// Which cloud (and which flavour of its API) a profile talks to: the stable name a provider registers
+/// (`123pan`, `6pan-v1`, `6pan-v2`). Each provider's folder defines its kind as an associated constant, and
+/// [`crate::provider::registry`] knows them all; nothing else names one.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProviderKind(&'static str);
 
 impl ProviderKind {
-    /// Every kind, in a stable order.
-    pub const ALL: [ProviderKind; 3] = [Self::Pan123, Self::Pan6V1, Self::Pan6V2];
+    /// A kind named `name`; for a provider's own constant.
+    pub(crate) const fn named(name: &'static str) -> Self {
+        Self(name)
+    }
 
-    /// The stable name stored in the database and used in JSON: `123pan`, `6pan-v1`, `6pan-v2`.
+    /// Every registered kind, in the registry's order.
+    pub fn all() -> impl Iterator<Item = ProviderKind> {
+        crate::provider::registry::FACTORIES.iter().map(|f| f.info().kind)
+    }
+
+    /// The stable name stored in the database and used in JSON and on the command line.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pan123 => "123pan",
-            Self::Pan6V1 => "6pan-v1",
-            Self::Pan6V2 => "6pan-v2",
-        }
+        self.0
+    }
+}
+
+impl fmt::Debug for ProviderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
     }
 }
 
 impl fmt::Display for ProviderKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.0)
     }
 }
 
 impl FromStr for ProviderKind {
     type Err = Error;
 
-    /// Parses the name given by [`ProviderKind::as_str`].
+    /// Parses a registered name (see [`ProviderKind::as_str`]).
     fn from_str(s: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == s)
-            .ok_or_else(|| Error::invalid(format!("provider `{s}`"), "expected 123pan, 6pan-v1 or 6pan-v2"))
+        Self::all().find(|kind| kind.as_str() == s).ok_or_else(|| {
+            let known: Vec<&str> = Self::all().map(ProviderKind::as_str).collect();
+            Error::invalid(format!("provider `{s}`"), format!("expected one of {}", known.join(", ")))
+        })
+    }
+}
+
+impl serde::Serialize for ProviderKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ProviderKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -163,7 +177,7 @@ mod tests {
 
     #[test]
     fn provider_names_round_trip() {
-        for kind in ProviderKind::ALL {
+        for kind in ProviderKind::all() {
             assert_eq!(kind.as_str().parse::<ProviderKind>().unwrap(), kind);
             assert_eq!(serde_json::to_value(kind).unwrap(), serde_json::Value::String(kind.as_str().into()));
             assert_eq!(kind.to_string(), kind.as_str());

@@ -719,7 +719,7 @@ mod tests {
         store
             .upsert_profile(&super::super::Profile {
                 id: "p".into(),
-                provider: super::super::ProviderKind::Pan123,
+                provider: super::super::ProviderKind::PAN123,
                 name: "p".into(),
                 endpoint: "sandbox".into(),
                 default_dir: "/".into(),

@@ -18,11 +18,11 @@ pub(crate) fn accounts() -> (Accounts, Arc<Store>, Arc<MemoryStore>) {
 pub(crate) fn pan123_input(name: &str, endpoint: Option<String>, client_secret: Option<&str>) -> ProfileInput {
     ProfileInput {
         id: None,
-        provider: ProviderKind::Pan123,
+        provider: ProviderKind::PAN123,
         name: name.into(),
         endpoint,
         default_dir: "/backup".into(),
-        client_id: Some("demo".into()),
+        fields: [("client_id".to_owned(), "demo".to_owned())].into(),
         secret: client_secret.map(secret),
     }
 }
@@ -32,7 +32,7 @@ fn a_saved_profile_keeps_its_secret_in_the_secret_store_only() {
     let (accounts, store, secrets) = accounts();
     let saved = accounts.save(pan123_input("Mine", None, Some("sk-only-in-keyring"))).unwrap();
     assert!(saved.has_secret && saved.active, "{saved:?}");
-    assert_eq!(saved.client_id.as_deref(), Some("demo"));
+    assert_eq!(saved.fields.get("client_id").map(String::as_str), Some("demo"));
     assert_eq!(saved.profile.endpoint, "https://open-api.123pan.com");
 
     let stored = store.profile(&saved.profile.id).unwrap().unwrap();
@@ -62,11 +62,11 @@ fn a_new_profile_without_its_secret_is_refused() {
     let (accounts, store, _) = accounts();
     let err = accounts.save(pan123_input("Mine", None, None)).unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidInput);
-    assert!(err.to_string().contains("clientSecret"), "{err}");
+    assert!(err.to_string().contains("client_secret"), "{err}");
     assert!(store.profiles().unwrap().is_empty());
 
     let mut missing_id = pan123_input("Mine", None, Some("s"));
-    missing_id.client_id = None;
+    missing_id.fields.clear();
     assert_eq!(accounts.save(missing_id).unwrap_err().code(), ErrorCode::InvalidInput);
     let mut unknown = pan123_input("Mine", None, Some("s"));
     unknown.id = Some("nope".into());

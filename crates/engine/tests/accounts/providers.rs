@@ -92,15 +92,15 @@ async fn the_rotated_6pan_token_goes_back_to_the_secret_store() {
     let saved = accounts
         .save(ProfileInput {
             id: None,
-            provider: ProviderKind::Pan6V2,
+            provider: ProviderKind::PAN6_V2,
             name: "6pan".into(),
             endpoint: Some(endpoint.to_string()),
             default_dir: "/".into(),
-            client_id: None,
+            fields: Default::default(),
             secret: Some(first.clone()),
         })
         .unwrap();
-    assert!(saved.client_id.is_none() && saved.has_secret);
+    assert!(saved.fields.is_empty() && saved.has_secret);
     let provider = accounts.connect(&saved.profile.id).await.unwrap();
     assert!(provider.offline().is_some(), "6pan downloads torrents offline");
 

@@ -76,6 +76,13 @@ impl Cloud {
             .unwrap_or(0)
     }
 
+    /// Drops every fault rule still planned.
+    pub(crate) async fn clear_faults(&self) {
+        let url = format!("{}/_admin/faults", self.running.base_url());
+        let resp = self.http.delete(url).send().await.expect("clear faults");
+        assert!(resp.status().is_success(), "faults not cleared");
+    }
+
     pub(crate) async fn faults(&self, plan: Value) {
         let url = format!("{}/_admin/faults", self.running.base_url());
         let resp = self.http.post(url).json(&plan).send().await.expect("faults");

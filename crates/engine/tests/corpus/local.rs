@@ -198,7 +198,7 @@ async fn a_file_deleted_before_its_turn_fails_alone_and_done_work_stays_done() {
     store
         .upsert_profile(&Profile {
             id: "p".into(),
-            provider: ProviderKind::Pan123,
+            provider: ProviderKind::PAN123,
             name: "p".into(),
             endpoint: "sandbox".into(),
             default_dir: "/".into(),

@@ -29,12 +29,7 @@ async fn an_interrupted_upload_continues_with_the_missing_slices() {
     assert!(journal.saved.lock().expect("lock").is_some());
 
     // A later run (a new provider, as after a restart) sends only what is missing, never hashing again.
-    cloud
-        .http
-        .delete(format!("{}/_admin/faults", cloud.running.base_url()))
-        .send()
-        .await
-        .expect("clear");
+    cloud.clear_faults().await;
     let before = cloud.stats().await["slices"].clone();
     let second = cloud.provider();
     let report = upload_journaled(&second, &path, &target("/r", "half.bin"), &journal)

@@ -28,12 +28,7 @@ async fn an_interrupted_block_upload_continues_with_the_missing_blocks() {
         assert!(!acked.is_empty() && acked.len() <= 3, "{api:?}: {acked:?}");
         assert!(acked.iter().all(|(_, r)| r.0.is_some()), "every acknowledged block kept its ctx");
 
-        cloud
-            .http
-            .delete(format!("{}/_admin/faults", cloud.running.base_url()))
-            .send()
-            .await
-            .expect("clear");
+        cloud.clear_faults().await;
         let mkblk_before = cloud.requests("wcs/mkblk").await;
         let second = cloud.pan6(api).await;
         let report = upload_journaled(&second, &path, &target("/w", "blocks.bin"), &journal)

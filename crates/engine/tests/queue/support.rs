@@ -45,7 +45,7 @@ pub(crate) fn store_at(path: &Path) -> Arc<Store> {
     store
         .upsert_profile(&Profile {
             id: PROFILE.into(),
-            provider: ProviderKind::Pan123,
+            provider: ProviderKind::PAN123,
             name: "Sandbox".into(),
             endpoint: "sandbox".into(),
             default_dir: "/".into(),

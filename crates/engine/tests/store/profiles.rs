@@ -11,7 +11,7 @@ fn profiles_are_saved_listed_replaced_and_deleted() {
     let db = db();
     let second = Profile {
         id: "p2".into(),
-        provider: ProviderKind::Pan6V2,
+        provider: ProviderKind::PAN6_V2,
         name: "Another".into(),
         endpoint: "http://127.0.0.1:8080".into(),
         default_dir: "/".into(),
@@ -20,7 +20,7 @@ fn profiles_are_saved_listed_replaced_and_deleted() {
     db.store.upsert_profile(&second).unwrap();
     let third = Profile {
         id: "p3".into(),
-        provider: ProviderKind::Pan6V1,
+        provider: ProviderKind::PAN6_V1,
         name: "zed".into(),
         settings: json!(null),
         ..second.clone()
@@ -34,7 +34,7 @@ fn profiles_are_saved_listed_replaced_and_deleted() {
 
     let renamed = Profile {
         name: "Renamed".into(),
-        provider: ProviderKind::Pan123,
+        provider: ProviderKind::PAN123,
         settings: json!({"parallel": 8}),
         ..second
     };

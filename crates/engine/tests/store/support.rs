@@ -35,7 +35,7 @@ pub(crate) fn db() -> Db {
 pub(crate) fn profile(id: &str) -> Profile {
     Profile {
         id: id.into(),
-        provider: ProviderKind::Pan123,
+        provider: ProviderKind::PAN123,
         name: format!("account {id}"),
         endpoint: "https://open-api.123pan.com".into(),
         default_dir: "/uploads".into(),

@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { api } from '../api';
 import { AccountsStore } from '../state/accounts.svelte';
 import { Notices } from '../state/notices.svelte';
-import { profile } from '../../test/fixtures';
+import { profile, providers } from '../../test/fixtures';
 import { fakeShell, type FakeShell } from '../../test/shell';
 import AccountsDialog from './AccountsDialog.svelte';
 
@@ -12,6 +12,7 @@ let accounts: AccountsStore;
 
 async function open(opts: { keyring?: boolean } = {}) {
   accounts = new AccountsStore(api, new Notices());
+  accounts.providers = providers; // as the session sets it from app_info
   if (opts.keyring === false) accounts.keyring = { available: false, message: 'org.freedesktop.secrets was not provided' };
   await accounts.refresh();
   render(AccountsDialog, { accounts, onClose: () => {} });
@@ -20,7 +21,7 @@ async function open(opts: { keyring?: boolean } = {}) {
 
 beforeEach(() => {
   shell = fakeShell({
-    profiles: [profile(), profile({ id: 'p2', provider: '6pan-v2', name: '6pan 家庭', clientId: null, active: false, defaultDir: '/' })],
+    profiles: [profile(), profile({ id: 'p2', provider: '6pan-v2', name: '6pan 家庭', fields: {}, active: false, defaultDir: '/' })],
   });
   shell.on('profile_save', (args) => {
     const input = args.input as { id: string | null; name: string };
@@ -59,7 +60,7 @@ describe('AccountsDialog', () => {
     expect(form.querySelector('input[type="password"]')).toBeNull();
     await fireEvent.click(within(form).getByTestId('profile-save'));
     await waitFor(() => expect(shell.called('profile_save')).toHaveLength(1));
-    expect(shell.called('profile_save')[0]).toMatchObject({ input: { id: 'p1', clientId: 'cid', secret: null } });
+    expect(shell.called('profile_save')[0]).toMatchObject({ input: { id: 'p1', fields: { client_id: 'cid' }, secret: null } });
     await waitFor(() => expect(screen.queryByTestId('profile-form')).toBeNull());
 
     await fireEvent.click(within(within(dlg).getAllByRole('listitem')[0]).getByRole('button', { name: 'Edit' }));
@@ -87,7 +88,7 @@ describe('AccountsDialog', () => {
     await fireEvent.click(within(form).getByTestId('profile-save'));
     await waitFor(() =>
       expect(shell.called('profile_save')[0]).toEqual({
-        input: { id: null, provider: '6pan-v2', name: '家', endpoint: null, defaultDir: '/', clientId: null, secret: 'tok' },
+        input: { id: null, provider: '6pan-v2', name: '家', endpoint: null, defaultDir: '/', fields: {}, secret: 'tok' },
       }),
     );
   });

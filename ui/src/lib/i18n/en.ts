@@ -198,9 +198,8 @@ export const en = {
     endpoint: 'Server address',
     endpointHint: 'Leave empty for the real cloud.',
     defaultDir: 'Default folder',
-    clientId: 'Client ID',
-    clientSecret: 'Client secret',
-    token: 'Access token',
+    /** Credential fields, by the key the engine's provider registry gives them. */
+    fields: { client_id: 'Client ID', client_secret: 'Client secret', session_token: 'Access token' } as Record<string, string>,
     secretStored: 'stored in the system keyring',
     replace: 'Replace',
     keepStored: 'Keep the stored one',

@@ -1,4 +1,4 @@
-import { api as defaultApi, type Api, type AppInfo, type ConnectionReport, type ProfileDto, type ProfileInput } from '../api';
+import { api as defaultApi, type Api, type AppInfo, type ConnectionReport, type ProfileDto, type ProfileInput, type ProviderDto } from '../api';
 import { Notices } from './notices.svelte';
 
 /** Profiles (accounts), the active one, and where new uploads go. */
@@ -11,6 +11,8 @@ export class AccountsStore {
   reports: Record<string, ConnectionReport> = $state({});
   testing: string | null = $state(null);
   keyring: AppInfo['keyring'] = $state.raw({ available: true, message: null });
+  /** The clouds an account can be made for, with the credential fields each needs (from the engine). */
+  providers: ProviderDto[] = $state.raw([]);
   /** Folder chosen in the top bar for new uploads; null means the active profile's default folder. */
   targetDir: string | null = $state(null);
 

@@ -34,6 +34,7 @@ export function createSession(api: Api = defaultApi) {
     if (info) {
       i18n.systemLocale = info.systemLocale;
       accounts.keyring = info.keyring;
+      accounts.providers = info.providers;
       appInfo.version = info.version;
       appInfo.sandboxUrl = info.sandboxUrl;
     }

@@ -16,7 +16,7 @@ use crate::store::ProviderKind;
 pub(crate) static PAN123: Pan123Factory = Pan123Factory;
 
 static INFO: ProviderInfo = ProviderInfo {
-    kind: ProviderKind::Pan123,
+    kind: ProviderKind::PAN123,
     default_endpoint: DEFAULT_ENDPOINT,
     sandbox_path: "123pan",
     fields: &[
@@ -50,6 +50,7 @@ impl ProviderFactory for Pan123Factory {
         let key = request.credentials.require(&INFO, CLIENT_SECRET)?.clone();
         let mut config = Pan123Config::new(request.endpoint, id, key);
         config.single_step_max = request.options.single_step_max;
+        config.retry = request.options.retry;
         Ok(Arc::new(Pan123::new(request.http, config)?))
     }
 

@@ -32,6 +32,11 @@ pub use names::{MAX_FILE_SIZE, MAX_SINGLE_STEP_SIZE};
 
 /// Name used in messages.
 pub(crate) const PROVIDER: &str = "123pan";
+
+impl crate::store::ProviderKind {
+    /// 123pan's open API.
+    pub const PAN123: Self = Self::named(PROVIDER);
+}
 /// The real cloud's API base.
 pub const DEFAULT_ENDPOINT: &str = "https://open-api.123pan.com";
 /// The slice size every observed `create` returns; hashing computes slice MD5s for it in the same pass.

@@ -1,6 +1,7 @@
 //! 6pan (v1 and v2) in the provider registry: a session token, which the cloud rotates.
 
 use async_trait::async_trait;
+use secrecy::SecretString;
 use std::sync::Arc;
 use url::Url;
 
@@ -25,14 +26,14 @@ const FIELDS: &[CredentialField] = &[CredentialField {
 }];
 
 static INFO_V1: ProviderInfo = ProviderInfo {
-    kind: ProviderKind::Pan6V1,
+    kind: ProviderKind::PAN6_V1,
     default_endpoint: DEFAULT_ENDPOINT,
     sandbox_path: "6pan",
     fields: FIELDS,
 };
 
 static INFO_V2: ProviderInfo = ProviderInfo {
-    kind: ProviderKind::Pan6V2,
+    kind: ProviderKind::PAN6_V2,
     default_endpoint: DEFAULT_ENDPOINT,
     sandbox_path: "6pan",
     fields: FIELDS,
@@ -52,7 +53,17 @@ impl ProviderFactory for Pan6Factory {
 
     async fn connect(&self, request: ConnectRequest) -> Result<Arc<dyn CloudProvider>> {
         let token = request.credentials.require(self.info(), SESSION_TOKEN)?.clone();
-        Ok(Arc::new(Pan6::new(request.http, Pan6Config::new(request.endpoint, self.0, token))))
+        let mut config = Pan6Config::new(request.endpoint, self.0, token);
+        config.retry = request.options.retry;
+        Ok(Arc::new(Pan6::new(request.http, config)))
+    }
+
+    fn signs_in(&self) -> bool {
+        true
+    }
+
+    async fn sign_in(&self, http: &reqwest::Client, endpoint: &Url, user: &str, password: &SecretString) -> Result<SecretString> {
+        login(http, endpoint, self.0, user, password).await
     }
 
     /// The sandbox's demo account signs in like a real one, for a session token.

@@ -29,6 +29,13 @@ pub use offline::OfflineStarted;
 
 /// Name used in messages.
 pub(crate) const PROVIDER: &str = "6pan";
+
+impl crate::store::ProviderKind {
+    /// 6pan with the v1 token flow.
+    pub const PAN6_V1: Self = Self::named("6pan-v1");
+    /// 6pan with the v2 token flow.
+    pub const PAN6_V2: Self = Self::named("6pan-v2");
+}
 /// The real cloud's API base.
 pub const DEFAULT_ENDPOINT: &str = "https://api.6pan.cn";
 /// The folder name that means "the system torrent folder" (seed 003).
