@@ -118,6 +118,7 @@ fn new_task(name: usize, size: u64, profile: &str) -> NewTask {
         },
         duplicate: DuplicatePolicy::Fail,
         size,
+        after: None,
     }
 }
 

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tauri::State;
 use tauri::ipc::Channel;
-use tokio_util::sync::CancellationToken;
 
 use crate::adding;
 use crate::dto::{AddReport, AppInfo, ConnectionReport, MoveTo, ProfileDto, ProfileInput, ProviderDto, QueueEventDto, RejectedPath};
@@ -99,7 +98,8 @@ pub async fn queue_add_paths(
     Ok(report)
 }
 
-/// 6pan: uploads `.torrent` files and starts their offline downloads into the profile's default folder.
+/// Queues `.torrent` files for the cloud's offline download into the profile's default folder (6pan): each
+/// uploads, then starts its download, as one row of the queue.
 #[tauri::command]
 #[specta::specta]
 pub async fn offline_add_torrents(state: State<'_, AppState>, paths: Vec<String>, profile_id: Option<String>) -> IpcResult<AddReport> {
@@ -114,18 +114,10 @@ pub async fn offline_add_torrents(state: State<'_, AppState>, paths: Vec<String>
         return Ok(report);
     }
     let paths: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
-    let results = (state.accounts)
-        .offline_torrents(&profile.id, &paths, &profile.default_dir, &CancellationToken::new())
-        .await?;
-    for (path, result) in results {
-        match result {
-            Ok(_) => report.added += 1,
-            Err(e) => report.rejected.push(RejectedPath {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            }),
-        }
-    }
+    let (ids, walked) = state.engine().add_torrents(paths, &profile.id, &profile.default_dir).await?;
+    let added = adding::report(&walked, ids.len());
+    report.added = added.added;
+    report.rejected.extend(added.rejected);
     Ok(report)
 }
 

@@ -6,7 +6,7 @@ use pandrop_engine::hash::{FileDigest, HashRequest, md5_hex};
 use pandrop_engine::provider::pan123::MAX_SINGLE_STEP_SIZE;
 use pandrop_engine::provider::{CloudProvider, RemoteFile};
 use pandrop_engine::queue::{Limits, ProviderSource, Queue};
-use pandrop_engine::store::{FileKey, NewTask, Profile, Store, Task, TaskId, TaskState};
+use pandrop_engine::store::{AfterUpload, FileKey, NewTask, Profile, Store, Task, TaskId, TaskState};
 use pandrop_engine::transfer::{Outcome, TransferReport, Walk, is_torrent};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -116,26 +116,23 @@ pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliErro
             settings: serde_json::json!({}),
         })
         .map_err(anyhow::Error::from)?;
-    let offline = args.offline_to.is_some();
     let walk = Walk::of(&args.paths);
     for refused in &walk.refused {
         output.failure_text(&refused.path, &refused.message);
     }
     let all_ok = walk.refused.is_empty();
     let mut planned = walk.tasks(PROFILE, &to, duplicate);
-    if let Some(torrents) = conn.provider.offline().map(|o| o.torrent_dir()).filter(|_| offline) {
-        // Torrents for offline download go to the cloud's torrent folder first.
+    if let (Some(save_dir), Some(offline)) = (args.offline_to.as_deref(), conn.provider.offline()) {
+        // Torrents go to the cloud's torrent folder, then on to its offline download, as one task each.
         for task in planned.iter_mut().filter(|t| is_torrent(&t.local_path)) {
-            task.target.dir = torrents.to_owned();
+            task.target.dir = offline.torrent_dir().to_owned();
+            task.after = Some(AfterUpload::OfflineDownload {
+                save_dir: save_dir.to_owned(),
+            });
         }
     }
     let tasks = continue_or_add(queue, planned).await?;
-    let reporter = Reporter {
-        store,
-        output: &output,
-        provider: Arc::clone(&conn.provider),
-        offline_to: args.offline_to.as_deref(),
-    };
+    let reporter = Reporter { store, output: &output };
     let outcome = drive(queue, &output, &tasks, async |id| reporter.report(id).await).await;
     let store_failure = queue.store_failure();
     engine.shutdown().await;
@@ -156,7 +153,6 @@ pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliErro
         }
         Ending::Idle { failed } => {
             // Every file has its answer: nothing is left to continue.
-            drop(reporter);
             drop(engine);
             data::remove_store(&path);
             Ok(all_ok && failed == 0)
@@ -218,12 +214,10 @@ impl ProviderSource for OneAccount {
     }
 }
 
-/// Prints one line per finished file, and sends finished torrents on to offline download.
+/// Prints one line per finished file, from what its task recorded.
 struct Reporter<'a> {
     store: &'a Store,
     output: &'a Output,
-    provider: Arc<dyn CloudProvider>,
-    offline_to: Option<&'a str>,
 }
 
 impl Reporter<'_> {
@@ -252,20 +246,8 @@ impl Reporter<'_> {
             // What the transfer that finished it sent, as recorded then.
             bytes_sent: task.bytes_sent.unwrap_or(0),
         };
-        let mut started = None;
-        let offline = self.provider.offline();
-        if let (Some(save_dir), Some(offline)) = (self.offline_to.filter(|_| is_torrent(&task.local_path)), offline) {
-            match offline.start(&report.remote, &report.digest, save_dir).await {
-                Ok(s) => started = Some(s),
-                Err(err) => {
-                    let message = format!("the torrent was uploaded, but offline download failed: {err}");
-                    self.output.failure_text(&task.local_path, &message);
-                    return Ok(true);
-                }
-            }
-        }
         self.output
-            .success(&task.local_path, &task.target.full_path(), &report, started.as_ref());
+            .success(&task.local_path, &task.target.full_path(), &report, task.offline.as_ref());
         Ok(false)
     }
 

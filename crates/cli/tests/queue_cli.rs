@@ -254,6 +254,7 @@ async fn state_changes_follow_the_engine_lifecycle_for_every_state() {
                 },
                 duplicate: DuplicatePolicy::Fail,
                 size: 10,
+                after: None,
             };
             let id = store.add_tasks(&[new]).expect("add")[0];
             match state {

@@ -9,8 +9,8 @@ use crate::error::{Error, Result};
 use crate::provider::DuplicatePolicy;
 use crate::queue::{Limits, ProviderSource, Queue};
 use crate::secrets::SecretStore;
-use crate::store::{RunLock, Store, TaskId};
-use crate::transfer::Walk;
+use crate::store::{AfterUpload, RunLock, Store, TaskId};
+use crate::transfer::{Refused, Walk, is_torrent};
 
 /// Decides the queue's limits once the store is open and locked (the app keeps them in its settings there).
 pub type LimitsFrom = Box<dyn FnOnce(&Store) -> Result<Limits> + Send>;
@@ -105,6 +105,46 @@ impl Engine {
                 message: format!("folder walk failed: {e}"),
             })?;
         let ids = self.queue.add(walk.tasks(profile_id, remote_dir, duplicate)).await?;
+        Ok((ids, walk))
+    }
+
+    /// Queues `.torrent` files for the cloud's offline download into `save_dir`: each is one task that uploads
+    /// the torrent to the cloud's torrent folder, then starts the download, with progress, slots and cancel
+    /// like any upload. Other files are refused, each with why; a cloud without offline download refuses all.
+    pub async fn add_torrents(&self, paths: Vec<PathBuf>, profile_id: &str, save_dir: &str) -> Result<(Vec<TaskId>, Walk)> {
+        let provider = self.accounts.connect(profile_id).await?;
+        let offline = provider.offline().ok_or_else(|| {
+            Error::invalid(
+                format!("profile {profile_id}"),
+                format!("{} has no offline download", provider.name()),
+            )
+        })?;
+        let torrent_dir = offline.torrent_dir();
+        let mut walk = tokio::task::spawn_blocking(move || Walk::of(&paths))
+            .await
+            .map_err(|e| Error::Store {
+                message: format!("folder walk failed: {e}"),
+            })?;
+        let (torrents, others): (Vec<_>, Vec<_>) = walk.files.drain(..).partition(|f| is_torrent(&f.path));
+        walk.files = torrents;
+        for file in others {
+            let err = Error::invalid(file.path.display().to_string(), "not a .torrent file");
+            walk.refused.push(Refused::new(file.path, &err));
+        }
+        let after = AfterUpload::OfflineDownload {
+            save_dir: save_dir.to_owned(),
+        };
+        let tasks = walk
+            .tasks(profile_id, torrent_dir, DuplicatePolicy::Overwrite)
+            .into_iter()
+            .map(|mut task| {
+                // A torrent goes to the torrent folder itself, whatever folder it was found in.
+                task.target.dir = torrent_dir.to_owned();
+                task.after = Some(after.clone());
+                task
+            })
+            .collect();
+        let ids = self.queue.add(tasks).await?;
         Ok((ids, walk))
     }
 

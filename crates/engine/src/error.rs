@@ -123,6 +123,16 @@ pub enum Error {
     /// The operation was cancelled by its owner.
     #[error("cancelled")]
     Cancelled,
+    /// A step after a finished upload failed (a torrent's offline download): the file is on the cloud. Its
+    /// code and retryability are the step's own.
+    #[error("{step}: {source}")]
+    AfterUpload {
+        /// What the step was, in words.
+        step: &'static str,
+        /// Why it failed.
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 /// The most characters of a server's own words that an error carries: enough for any real message, and a
@@ -226,6 +236,7 @@ impl Error {
             Self::Keyring { .. } => ErrorCode::Keyring,
             Self::Store { .. } => ErrorCode::Store,
             Self::Cancelled => ErrorCode::Cancelled,
+            Self::AfterUpload { source, .. } => source.code(),
         }
     }
 
@@ -234,6 +245,7 @@ impl Error {
         match self {
             Self::RateLimited { .. } | Self::Network { .. } | Self::Server { .. } => true,
             Self::Api { retryable, .. } => *retryable,
+            Self::AfterUpload { source, .. } => source.is_retryable(),
             Self::InvalidInput { .. }
             | Self::Io { .. }
             | Self::Auth { .. }

@@ -21,7 +21,10 @@ export const commands = {
 	 *  paths the user dropped or picked are taken; others come back as rejected.
 	 */
 	queueAddPaths: (paths: string[], profileId: string | null, remoteDir: string | null) => typedError<AddReport, IpcError>(__TAURI_INVOKE("queue_add_paths", { paths, profileId, remoteDir })),
-	/**  6pan: uploads `.torrent` files and starts their offline downloads into the profile's default folder. */
+	/**
+	 *  Queues `.torrent` files for the cloud's offline download into the profile's default folder (6pan): each
+	 *  uploads, then starts its download, as one row of the queue.
+	 */
 	offlineAddTorrents: (paths: string[], profileId: string | null) => typedError<AddReport, IpcError>(__TAURI_INVOKE("offline_add_torrents", { paths, profileId })),
 	/**  Pauses tasks. */
 	queuePause: (ids: number[]) => typedError<null, IpcError>(__TAURI_INVOKE("queue_pause", { ids })),

@@ -12,7 +12,6 @@
 
 mod connect;
 mod model;
-mod offline;
 
 pub use model::{Account, ConnectionReport, ProfileInput, default_endpoint};
 

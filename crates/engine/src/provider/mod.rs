@@ -209,7 +209,7 @@ pub trait CloudProvider: Send + Sync {
 }
 
 /// What an offline download accepted.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OfflineStarted {
     /// The torrent's name as the cloud parsed it.
     pub name: Option<String>,

@@ -18,7 +18,8 @@ use super::progress::ProgressBoard;
 use super::{Command, Limits, ProviderSource, QueueEvent, blocking};
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::ByteRate;
-use crate::store::{FileKey, Store, Task, TaskAction, TaskError, TaskId, TaskState, Transition};
+use crate::provider::{CloudProvider, OfflineStarted};
+use crate::store::{AfterUpload, FileKey, Finished, Store, Task, TaskAction, TaskError, TaskId, TaskState, Transition};
 use crate::transfer::{self, Outcome, Phase, TransferOptions, TransferReport};
 
 /// How often progress is published while transfers run.
@@ -66,7 +67,7 @@ pub(super) struct Scheduler {
     /// reorder or add, then kept here.
     ready: Vec<Task>,
     running: HashMap<TaskId, Running>,
-    workers: JoinSet<(TaskId, Result<TransferReport>)>,
+    workers: JoinSet<(TaskId, Result<Transferred>)>,
     board: ProgressBoard,
     /// Tasks waiting out a backoff, and how many times each has waited for the network.
     not_before: HashMap<TaskId, (Instant, u32)>,
@@ -224,7 +225,7 @@ impl Scheduler {
                     upload_slots,
                     permit: Mutex::new(None),
                 };
-                transfer::upload_file_with(
+                let report = transfer::upload_file_with(
                     provider.as_ref(),
                     &task.local_path,
                     &task.target,
@@ -233,26 +234,37 @@ impl Scheduler {
                     &journal,
                     &cancel,
                 )
-                .await
+                .await?;
+                let offline = match &task.after {
+                    Some(AfterUpload::OfflineDownload { save_dir }) => {
+                        Some(offline_download(provider.as_ref(), &report, save_dir, &cancel).await?)
+                    }
+                    None => None,
+                };
+                Ok(Transferred { report, offline })
             }
             .await;
             (id, result)
         });
     }
 
-    async fn finished(&mut self, id: TaskId, result: Result<TransferReport>) {
+    async fn finished(&mut self, id: TaskId, result: Result<Transferred>) {
         let stop = self.running.remove(&id).and_then(|r| r.stop);
         self.board.remove(id);
         self.phases.remove(&id);
         match (result, stop) {
-            (Ok(report), _) => {
+            (Ok(Transferred { report, offline }), _) => {
                 self.not_before.remove(&id);
-                let state = match report.outcome {
-                    Outcome::Uploaded => TaskState::Done,
-                    Outcome::Instant => TaskState::Instant,
+                let finished = Finished {
+                    state: match report.outcome {
+                        Outcome::Uploaded => TaskState::Done,
+                        Outcome::Instant => TaskState::Instant,
+                    },
+                    remote_id: report.remote.id.clone(),
+                    bytes_sent: Some(report.bytes_sent),
+                    offline,
                 };
-                let (remote, sent) = (report.remote.id.clone(), report.bytes_sent);
-                match blocking(&self.store, move |s| s.finish_sent(id, state, &remote, Some(sent))).await {
+                match blocking(&self.store, move |s| s.finish_with(id, &finished)).await {
                     Ok(task) => self.emit(task),
                     Err(e) => {
                         tracing::error!(task = %id, error = %e, "cannot record a finished upload");
@@ -490,6 +502,34 @@ impl Scheduler {
     fn emit(&self, task: Task) {
         let _ = self.events.send(QueueEvent::State { task: Box::new(task) });
     }
+}
+
+/// What a worker did: the transfer, and what its after-upload step started.
+struct Transferred {
+    report: TransferReport,
+    offline: Option<OfflineStarted>,
+}
+
+/// A torrent task's after-upload step: the cloud's offline download of the uploaded torrent, cancelled with
+/// the task.
+async fn offline_download(
+    provider: &dyn CloudProvider,
+    report: &TransferReport,
+    save_dir: &str,
+    cancel: &CancellationToken,
+) -> Result<OfflineStarted> {
+    let offline = provider
+        .offline()
+        .ok_or_else(|| Error::invalid(provider.name(), "has no offline download"))?;
+    let started = tokio::select! {
+        biased;
+        () = cancel.cancelled() => return Err(Error::Cancelled),
+        started = offline.start(&report.remote, &report.digest, save_dir) => started,
+    };
+    started.map_err(|e| Error::AfterUpload {
+        step: "the torrent was uploaded, but its offline download did not start",
+        source: Box::new(e),
+    })
 }
 
 /// The hash-cache key of a file as it is now: a changed file is hashed again.

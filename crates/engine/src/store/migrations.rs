@@ -111,11 +111,15 @@ CREATE TABLE app_settings (
 ) STRICT;
 "#;
 
-/// Version 3: what a finished task sent, so a report says it from the record instead of guessing.
+/// Version 3: what a finished task sent, so a report says it from the record instead of guessing, and what
+/// follows a task's upload (a torrent's offline download) with what came of it.
 const V3_BYTES_SENT: &str = r#"
 -- Bytes sent by the transfer that finished the task (parts acknowledged before it and bytes the cloud already
 -- held are not counted).
 ALTER TABLE tasks ADD COLUMN bytes_sent INTEGER CHECK (bytes_sent >= 0);
+-- A step after the upload, as JSON (`{"kind": "offline_download", "save_dir": …}`), and its result.
+ALTER TABLE tasks ADD COLUMN after_upload TEXT CHECK (after_upload IS NULL OR json_valid(after_upload));
+ALTER TABLE tasks ADD COLUMN after_result TEXT CHECK (after_result IS NULL OR json_valid(after_result));
 "#;
 
 /// The newest schema version this build knows.

@@ -47,7 +47,7 @@ pub use parts::ResumeRecord;
 pub use profiles::{Profile, ProviderKind};
 pub use prune::{PruneReport, PruneRule};
 pub use run_lock::RunLock;
-pub use tasks::{MoveTo, NewTask, Task, TaskError, TaskId, TaskState, Transition};
+pub use tasks::{AfterUpload, Finished, MoveTo, NewTask, Task, TaskError, TaskId, TaskState, Transition};
 
 use rusqlite::types::{Type, Value, ValueRef};
 use rusqlite::{Connection, TransactionBehavior};

@@ -9,7 +9,7 @@ use super::lifecycle::{self, Decision, TaskAction};
 use super::profiles::profile_exists;
 use super::{Context, Store, no_such_task, parse_column, path_from_sql, path_to_sql};
 use crate::error::{Error, Result};
-use crate::provider::{DuplicatePolicy, RemoteTarget};
+use crate::provider::{DuplicatePolicy, OfflineStarted, RemoteTarget};
 
 /// A task's id: unique in its database and never reused, even after the task is removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
@@ -125,6 +125,30 @@ pub enum MoveTo {
     Bottom,
 }
 
+/// A step that follows a task's upload, inside the same task: its progress, slot and cancel are the task's.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AfterUpload {
+    /// Start the cloud's offline download of the uploaded torrent into `save_dir`.
+    OfflineDownload {
+        /// Where the downloaded files go.
+        save_dir: String,
+    },
+}
+
+/// What a finished task recorded ([`Store::finish_with`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    /// `Done` or `Instant`.
+    pub state: TaskState,
+    /// The cloud's id of the file.
+    pub remote_id: String,
+    /// Bytes the transfer that finished it sent, when known.
+    pub bytes_sent: Option<u64>,
+    /// What its after-upload step started, if it had one.
+    pub offline: Option<OfflineStarted>,
+}
+
 /// A file to add to the queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTask {
@@ -138,6 +162,8 @@ pub struct NewTask {
     pub duplicate: DuplicatePolicy,
     /// Its size when it was queued.
     pub size: u64,
+    /// A step after the upload, if any.
+    pub after: Option<AfterUpload>,
 }
 
 /// Why a task failed, as the UI shows it: a closed code (see [`crate::ErrorCode`]) and a message.
@@ -184,6 +210,10 @@ pub struct Task {
     /// Bytes sent by the transfer that finished it (0 for an instant upload; parts acknowledged by an earlier
     /// run are not counted); `None` while unfinished or when not recorded.
     pub bytes_sent: Option<u64>,
+    /// A step after the upload, if any.
+    pub after: Option<AfterUpload>,
+    /// What the offline download of a finished torrent task started.
+    pub offline: Option<OfflineStarted>,
     /// How many times a worker has started on it.
     pub attempts: u32,
     /// Its place in the queue: tasks run in increasing position (not necessarily consecutive numbers).
@@ -195,7 +225,8 @@ pub struct Task {
 }
 
 const TASK_COLUMNS: &str = "id, profile_id, local_path, remote_dir, remote_name, duplicate, size, state, bytes_done, \
-                            error_code, error_message, remote_id, attempts, position, created_at, updated_at, bytes_sent";
+                            error_code, error_message, remote_id, attempts, position, created_at, updated_at, bytes_sent, \
+                            after_upload, after_result";
 
 /// SQL for the states [`TaskState::is_active`] names.
 const ACTIVE_STATES: &str = "('hashing', 'preparing', 'uploading', 'completing')";
@@ -227,7 +258,24 @@ fn task_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Task> {
         created_at: row.get(14)?,
         updated_at: row.get(15)?,
         bytes_sent: row.get(16)?,
+        after: json_field(row, 17)?,
+        offline: json_field(row, 18)?,
     })
+}
+
+/// An optional JSON column read into its type.
+fn json_field<T: serde::de::DeserializeOwned>(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<T>> {
+    let Some(text) = row.get::<_, Option<String>>(idx)? else {
+        return Ok(None);
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+/// A value for an optional JSON column.
+fn json_text<T: serde::Serialize>(value: Option<&T>) -> Option<String> {
+    value.and_then(|v| serde_json::to_string(v).ok())
 }
 
 fn duplicate_to_sql(policy: DuplicatePolicy) -> &'static str {
@@ -336,8 +384,8 @@ impl Store {
             let mut stmt = conn
                 .prepare_cached(
                     "INSERT INTO tasks (profile_id, local_path, remote_dir, remote_name, duplicate, size, state, position,
-                                        created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?8)",
+                                        created_at, updated_at, after_upload)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?8, ?9)",
                 )
                 .context("adding tasks")?;
             let mut ids = Vec::with_capacity(tasks.len());
@@ -352,6 +400,7 @@ impl Store {
                     task.size,
                     last.saturating_add(offset),
                     now,
+                    json_text(task.after.as_ref()),
                 ])
                 .context(&doing)?;
                 ids.push(TaskId(conn.last_insert_rowid()));
@@ -496,11 +545,21 @@ impl Store {
     /// Finishing a task that is already `Done` or `Instant` changes nothing (and writes no second history
     /// row). Other states are refused with [`Error::InvalidInput`].
     pub fn finish(&self, id: TaskId, state: TaskState, remote_id: &str) -> Result<Task> {
-        self.finish_sent(id, state, remote_id, None)
+        self.finish_with(
+            id,
+            &Finished {
+                state,
+                remote_id: remote_id.to_owned(),
+                bytes_sent: None,
+                offline: None,
+            },
+        )
     }
 
-    /// [`Store::finish`], recording how many bytes the transfers sent (`None`: not known).
-    pub fn finish_sent(&self, id: TaskId, state: TaskState, remote_id: &str, bytes_sent: Option<u64>) -> Result<Task> {
+    /// [`Store::finish`], recording what the transfer sent and what its after-upload step started.
+    pub fn finish_with(&self, id: TaskId, finished: &Finished) -> Result<Task> {
+        let (state, remote_id, bytes_sent) = (finished.state, finished.remote_id.as_str(), finished.bytes_sent);
+        let offline = json_text(finished.offline.as_ref());
         let outcome = match state {
             TaskState::Done => "uploaded",
             TaskState::Instant => "instant",
@@ -520,9 +579,9 @@ impl Store {
             let doing = format!("finishing task {id}");
             conn.execute(
                 "UPDATE tasks SET state = ?1, remote_id = ?2, bytes_done = size, error_code = NULL, error_message = NULL,
-                     updated_at = ?3, bytes_sent = ?5
+                     updated_at = ?3, bytes_sent = ?5, after_result = ?6
                  WHERE id = ?4",
-                params![state.as_str(), remote_id, now, id.0, bytes_sent],
+                params![state.as_str(), remote_id, now, id.0, bytes_sent, offline],
             )
             .context(&doing)?;
             conn.execute("DELETE FROM parts WHERE task_id = ?1", [id.0]).context(&doing)?;
@@ -735,6 +794,7 @@ mod tests {
             },
             duplicate: DuplicatePolicy::Fail,
             size: 10,
+            after: None,
         };
         let ids = store.add_tasks(&[task("a"), task("b")]).unwrap();
         store.finish(ids[0], TaskState::Done, "r1").unwrap();

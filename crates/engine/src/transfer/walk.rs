@@ -36,7 +36,8 @@ pub struct Refused {
 }
 
 impl Refused {
-    fn new(path: PathBuf, err: &Error) -> Self {
+    /// A refusal of `path` for `err`.
+    pub fn new(path: PathBuf, err: &Error) -> Self {
         Self {
             path,
             code: err.code(),
@@ -107,6 +108,7 @@ impl Walk {
                 },
                 duplicate,
                 size: f.size,
+                after: None,
             })
             .collect()
     }

@@ -129,6 +129,7 @@ fn tasks_move_before_another_task() {
         },
         duplicate: DuplicatePolicy::Fail,
         size: 1,
+        after: None,
     };
     let ids = store.add_tasks(&[new("a"), new("b"), new("c"), new("d")]).unwrap();
     store.move_before(&[ids[3], ids[2]], ids[1]).unwrap();

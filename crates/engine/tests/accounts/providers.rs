@@ -42,6 +42,7 @@ async fn a_queue_uploads_through_the_sandbox_profile() {
             },
             duplicate: DuplicatePolicy::Fail,
             size: 3000,
+            after: None,
         }])
         .await
         .unwrap();
@@ -118,6 +119,7 @@ async fn the_rotated_6pan_token_goes_back_to_the_secret_store() {
             },
             duplicate: DuplicatePolicy::Fail,
             size: 5000,
+            after: None,
         }])
         .await
         .unwrap();

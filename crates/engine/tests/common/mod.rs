@@ -108,6 +108,22 @@ pub(crate) fn pattern(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
+/// A minimal valid single-file torrent.
+pub(crate) fn torrent(name: &str) -> Vec<u8> {
+    let bstr = |s: &[u8]| [format!("{}:", s.len()).into_bytes(), s.to_vec()].concat();
+    let mut info = b"d6:lengthi1048576e4:name".to_vec();
+    info.extend(bstr(name.as_bytes()));
+    info.extend(b"12:piece lengthi262144e6:pieces");
+    info.extend(bstr(&[7u8; 80]));
+    info.push(b'e');
+    let mut out = b"d8:announce".to_vec();
+    out.extend(bstr(b"http://tracker.invalid/announce"));
+    out.extend(b"4:info");
+    out.extend(info);
+    out.push(b'e');
+    out
+}
+
 pub(crate) fn md5_of(path: &Path) -> String {
     use md5::Digest;
     hex::encode(md5::Md5::digest(std::fs::read(path).expect("read")))

@@ -187,6 +187,7 @@ fn new_task(path: &Path) -> NewTask {
         },
         duplicate: DuplicatePolicy::Fail,
         size: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+        after: None,
     }
 }
 

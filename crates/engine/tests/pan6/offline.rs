@@ -4,23 +4,7 @@ use pandrop_engine::hash::etag_of;
 use pandrop_engine::provider::DuplicatePolicy;
 use pandrop_engine::provider::pan6::TORRENT_DIR;
 
-use crate::support::{APIS, cloud, target, upload};
-
-/// A minimal valid single-file torrent.
-fn torrent(name: &str) -> Vec<u8> {
-    let bstr = |s: &[u8]| [format!("{}:", s.len()).into_bytes(), s.to_vec()].concat();
-    let mut info = b"d6:lengthi1048576e4:name".to_vec();
-    info.extend(bstr(name.as_bytes()));
-    info.extend(b"12:piece lengthi262144e6:pieces");
-    info.extend(bstr(&[7u8; 80]));
-    info.push(b'e');
-    let mut out = b"d8:announce".to_vec();
-    out.extend(bstr(b"http://tracker.invalid/announce"));
-    out.extend(b"4:info");
-    out.extend(info);
-    out.push(b'e');
-    out
-}
+use crate::support::{APIS, cloud, target, torrent, upload};
 
 #[tokio::test]
 async fn torrent_upload_creates_an_offline_task() {

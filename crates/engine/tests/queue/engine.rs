@@ -44,3 +44,56 @@ async fn one_engine_per_store_plans_and_uploads_and_lets_go() {
     let again = Engine::open(config(&path, &cloud)).await.expect("free after shutdown");
     again.shutdown().await;
 }
+
+/// A torrent is one queued task: its upload, then the cloud's offline download, recorded with the task.
+#[tokio::test]
+async fn a_torrent_is_one_task_that_uploads_then_downloads_offline() {
+    use pandrop_engine::accounts::ProfileInput;
+    use pandrop_engine::store::ProviderKind;
+    let cloud = cloud_with(|_| {}).await;
+    let endpoint = url::Url::parse(&cloud.running.pan6_url()).expect("url");
+    let token = pandrop_engine::provider::pan6::login(
+        &pandrop_engine::http::client(),
+        &endpoint,
+        pandrop_engine::provider::pan6::Pan6Api::V2,
+        "demo",
+        &pandrop_engine::secret::secret("demo-secret"),
+    )
+    .await
+    .expect("login");
+    let engine = Engine::open(EngineConfig {
+        providers: None,
+        ..config(&cloud.dir.path().join("queue.db"), &cloud)
+    })
+    .await
+    .expect("engine");
+    let profile = engine
+        .accounts()
+        .save(ProfileInput {
+            id: None,
+            provider: ProviderKind::PAN6_V2,
+            name: "6pan".into(),
+            endpoint: Some(endpoint.to_string()),
+            default_dir: "/".into(),
+            fields: Default::default(),
+            secret: Some(token),
+        })
+        .expect("profile");
+    let torrent = cloud.dir.path().join("lucky.torrent");
+    std::fs::write(&torrent, crate::support::torrent("lucky-star.mkv")).expect("write");
+    let other = cloud.file("notes.txt", 10, 1);
+    let (ids, walk) = engine
+        .add_torrents(vec![torrent, other], &profile.profile.id, "/dl")
+        .await
+        .expect("add");
+    assert_eq!(ids.len(), 1);
+    assert!(walk.refused[0].message.contains("not a .torrent file"), "{walk:?}");
+    wait_state(engine.queue(), ids[0], |s| s.is_finished()).await;
+    let task = engine.store().task(ids[0]).expect("read").expect("there");
+    assert_eq!(task.state, TaskState::Done, "{task:?}");
+    assert_eq!(task.target.dir, ":torrent");
+    assert_eq!(task.offline.as_ref().map(|o| o.tasks), Some(1), "{task:?}");
+    let offline = cloud.admin("offline").await;
+    assert_eq!(offline[0]["save_path"], "/dl", "{offline}");
+    engine.shutdown().await;
+}

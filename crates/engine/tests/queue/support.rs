@@ -68,6 +68,7 @@ pub(crate) fn task(path: &Path, dir: &str) -> NewTask {
         target: target(dir, &path.file_name().expect("name").to_string_lossy()),
         duplicate: DuplicatePolicy::Fail,
         size: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+        after: None,
     }
 }
 

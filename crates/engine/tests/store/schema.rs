@@ -116,7 +116,7 @@ CREATE TABLE tasks (
     position      INTEGER NOT NULL,
     created_at    INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL
-, bytes_sent INTEGER CHECK (bytes_sent >= 0)) STRICT
+, bytes_sent INTEGER CHECK (bytes_sent >= 0), after_upload TEXT CHECK (after_upload IS NULL OR json_valid(after_upload)), after_result TEXT CHECK (after_result IS NULL OR json_valid(after_result))) STRICT
 
 index tasks_by_position
 CREATE INDEX tasks_by_position ON tasks (position)

@@ -57,6 +57,7 @@ pub(crate) fn new_task_for(profile_id: &str, name: &str) -> NewTask {
         },
         duplicate: DuplicatePolicy::KeepBoth,
         size: 1000,
+        after: None,
     }
 }
 

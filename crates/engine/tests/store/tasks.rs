@@ -19,6 +19,7 @@ fn added_tasks_come_back_whole_and_in_order() {
         },
         duplicate: DuplicatePolicy::Overwrite,
         size: 5 * 1024 * 1024 * 1024,
+        after: None,
     };
     let ids = db.store.add_tasks(&[first.clone(), new_task("b"), new_task("c")]).unwrap();
     assert_eq!(ids.len(), 3);
