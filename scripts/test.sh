@@ -21,7 +21,7 @@ echo "== tests"
 cargo test --workspace --locked
 echo "== keyring (a real Secret Service on a private D-Bus session)"
 # Built first: the keyring daemon is started only when the tests are ready to run.
-keyring_tests=(--locked -p pandrop-engine -p pandrop-cli --test keyring --test login_keyring)
+keyring_tests=(--locked -p pandrop-engine -p pandrop-cli --test engine --test cli)
 cargo test "${keyring_tests[@]}" --no-run
 scripts/with-keyring.sh cargo test "${keyring_tests[@]}" -- --ignored
 echo "== web UI in Chromium (mocked shell)"

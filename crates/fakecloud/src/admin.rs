@@ -24,24 +24,10 @@ use serde_json::{Value, json};
 
 use crate::error::FakeCloudError;
 use crate::faults::{FaultPlan, FaultRule};
+use crate::listing::AdminFile;
 use crate::stats::Stats;
 use crate::store::Store;
 use crate::{pan6, pan123, wcs};
-
-/// One stored file as listed by `GET /_admin/files`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub(crate) struct AdminFile {
-    /// Which cloud holds it (`"123pan"`, `"6pan"`).
-    pub(crate) provider: &'static str,
-    /// Absolute path inside that cloud's drive, `/`-separated.
-    pub(crate) path: String,
-    /// Bytes.
-    pub(crate) size: u64,
-    /// MD5 of the content, lower-case hex.
-    pub(crate) md5: String,
-    /// Qiniu/WCS etag for clouds that use one (6pan); `None` for 123pan.
-    pub(crate) etag: Option<String>,
-}
 
 /// What the admin endpoints need.
 #[derive(Clone)]

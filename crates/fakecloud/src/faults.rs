@@ -71,7 +71,7 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-use crate::server::ConnectionKill;
+use crate::connection::ConnectionKill;
 use crate::stats::Stats;
 
 /// Wildcard route name matching every route.

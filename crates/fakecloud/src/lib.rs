@@ -29,9 +29,11 @@
 
 pub mod admin;
 mod config;
+mod connection;
 mod error;
 pub mod faults;
 mod hashing;
+mod listing;
 pub mod pan123;
 pub mod pan6;
 mod server;

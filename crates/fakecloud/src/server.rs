@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use crate::config::Config;
+use crate::connection::ConnectionKill;
 use crate::error::FakeCloudError;
 use crate::faults::FaultPlan;
 use crate::stats::Stats;
@@ -27,17 +28,6 @@ use crate::{admin, pan6, pan123, wcs};
 
 /// How long a graceful shutdown waits for in-flight requests before cutting connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// Lets a request handler drop its own connection without answering (see [`crate::faults`]).
-#[derive(Clone, Debug)]
-pub(crate) struct ConnectionKill(CancellationToken);
-
-impl ConnectionKill {
-    /// Asks the connection loop to reset this connection.
-    pub(crate) fn kill(&self) {
-        self.0.cancel();
-    }
-}
 
 /// Starts a fake cloud listening on `addr` (use port 0 for any free port) with its data in
 /// `config.data_dir`.
@@ -188,7 +178,7 @@ fn spawn_connection(
 
     let kill = CancellationToken::new();
     let app = app.clone();
-    let switch = ConnectionKill(kill.clone());
+    let switch = ConnectionKill::new(kill.clone());
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(switch.clone());
         // The WCS host needs the uploader's address for `$(ip)`.

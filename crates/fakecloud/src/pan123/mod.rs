@@ -51,10 +51,10 @@ use axum::routing::{MethodRouter, get, post};
 use futures::future::BoxFuture;
 use rusqlite::Connection;
 
-use crate::admin::AdminFile;
 use crate::config::Pan123Config;
 use crate::error::FakeCloudError;
 use crate::faults::{self, FaultCode, FaultPlan, ProviderFaults, RouteGuard};
+use crate::listing::AdminFile;
 use crate::stats::Stats;
 use crate::store::Store;
 use envelope::{ApiError, CODE_VERIFYING, MSG_VERIFYING};

@@ -11,8 +11,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::names;
-use crate::admin::AdminFile;
 use crate::error::FakeCloudError;
+use crate::listing::AdminFile;
 use crate::store::to_i64;
 
 /// Id of the root folder.

@@ -52,10 +52,10 @@ use futures::future::BoxFuture;
 use rusqlite::Connection;
 use serde_json::Value;
 
-use crate::admin::AdminFile;
 use crate::config::Pan6Config;
 use crate::error::FakeCloudError;
 use crate::faults::{self, FaultCode, FaultPlan, ProviderFaults, RouteGuard};
+use crate::listing::AdminFile;
 use crate::stats::Stats;
 use crate::store::Store;
 use crate::wcs::token::Keys;

@@ -8,8 +8,8 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Value, json};
 
-use crate::admin::AdminFile;
 use crate::error::FakeCloudError;
+use crate::listing::AdminFile;
 use crate::store::to_i64;
 
 pub(crate) const SCHEMA: &str = "
