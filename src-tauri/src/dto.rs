@@ -6,70 +6,11 @@ use pandrop_engine::accounts::{Account, ConnectionReport as EngineReport, Profil
 use pandrop_engine::provider::registry;
 use pandrop_engine::queue::TaskProgress;
 use pandrop_engine::secret::secret;
-use pandrop_engine::store::{Task, TaskAction as EngineAction, TaskState as EngineState, allowed_actions};
-use pandrop_engine::transfer::Phase as EnginePhase;
+use pandrop_engine::store::{Task, TaskAction, TaskState, allowed_actions};
+use pandrop_engine::transfer::Phase;
 use std::collections::BTreeMap;
 
-/// Where a task is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, specta::Type)]
-#[serde(rename_all = "snake_case")]
-#[allow(missing_docs)] // The names say it; see the engine's `TaskState`.
-pub enum TaskState {
-    Queued,
-    Hashing,
-    Preparing,
-    Uploading,
-    Completing,
-    Done,
-    Instant,
-    Failed,
-    Paused,
-    Cancelled,
-}
-
-impl From<EngineState> for TaskState {
-    fn from(s: EngineState) -> Self {
-        match s {
-            EngineState::Queued => Self::Queued,
-            EngineState::Hashing => Self::Hashing,
-            EngineState::Preparing => Self::Preparing,
-            EngineState::Uploading => Self::Uploading,
-            EngineState::Completing => Self::Completing,
-            EngineState::Done => Self::Done,
-            EngineState::Instant => Self::Instant,
-            EngineState::Failed => Self::Failed,
-            EngineState::Paused => Self::Paused,
-            EngineState::Cancelled => Self::Cancelled,
-        }
-    }
-}
-
-/// What the user may ask of a task; the engine's lifecycle decides which apply to each row
-/// ([`TaskDto::allowed_actions`]), so the UI never keeps rules of its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, specta::Type)]
-#[serde(rename_all = "snake_case")]
-#[allow(missing_docs)] // The names say it; see the engine's `TaskAction`.
-pub enum TaskAction {
-    Pause,
-    Resume,
-    Cancel,
-    Retry,
-    Remove,
-    Move,
-}
-
-impl From<EngineAction> for TaskAction {
-    fn from(a: EngineAction) -> Self {
-        match a {
-            EngineAction::Pause => Self::Pause,
-            EngineAction::Resume => Self::Resume,
-            EngineAction::Cancel => Self::Cancel,
-            EngineAction::Retry => Self::Retry,
-            EngineAction::Remove => Self::Remove,
-            EngineAction::Move => Self::Move,
-        }
-    }
-}
+use crate::error::ErrorCode;
 
 /// A cloud as the account form draws it, from the engine's provider registry: adding a cloud changes no IPC
 /// type.
@@ -120,8 +61,8 @@ impl ProviderDto {
 /// Why a task failed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
 pub struct TaskError {
-    /// An [`crate::error::ErrorCode`] name.
-    pub code: String,
+    /// What kind of failure it was (the UI words it in the user's language).
+    pub code: ErrorCode,
     /// Plain words.
     pub message: String,
 }
@@ -149,17 +90,17 @@ pub struct TaskDto {
 impl From<Task> for TaskDto {
     fn from(t: Task) -> Self {
         Self {
-            allowed_actions: allowed_actions(t.state).into_iter().map(TaskAction::from).collect(),
+            allowed_actions: allowed_actions(t.state),
             id: t.id.0,
             name: t.target.name,
             local_path: t.local_path.display().to_string(),
             size: t.size,
             profile_id: t.profile_id,
             remote_dir: t.target.dir,
-            state: t.state.into(),
+            state: t.state,
             bytes_done: t.bytes_done,
             error: t.error.map(|e| TaskError {
-                code: e.code,
+                code: ErrorCode::of_task(&e.code),
                 message: e.message,
             }),
             remote_id: t.remote_id,
@@ -167,17 +108,6 @@ impl From<Task> for TaskDto {
             attempts: t.attempts,
         }
     }
-}
-
-/// What a running task is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, specta::Type)]
-#[serde(rename_all = "snake_case")]
-#[allow(missing_docs)]
-pub enum Phase {
-    Hashing,
-    Preparing,
-    Uploading,
-    Completing,
 }
 
 /// Absolute progress of one running task.
@@ -200,12 +130,7 @@ impl From<&TaskProgress> for TaskProgressDto {
     fn from(p: &TaskProgress) -> Self {
         Self {
             id: p.id.0,
-            phase: match p.phase {
-                EnginePhase::Hashing => Phase::Hashing,
-                EnginePhase::Preparing => Phase::Preparing,
-                EnginePhase::Uploading => Phase::Uploading,
-                EnginePhase::Completing => Phase::Completing,
-            },
+            phase: p.phase,
             done: p.done,
             total: p.total,
             bytes_per_sec: p.bytes_per_sec,

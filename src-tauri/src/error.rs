@@ -68,7 +68,13 @@ impl IpcError {
 
 impl From<pandrop_engine::Error> for IpcError {
     fn from(err: pandrop_engine::Error) -> Self {
-        let code = match err.code() {
+        Self::new(err.code().into(), err.to_string())
+    }
+}
+
+impl From<EngineCode> for ErrorCode {
+    fn from(code: EngineCode) -> Self {
+        match code {
             EngineCode::InvalidInput => ErrorCode::InvalidInput,
             EngineCode::Io => ErrorCode::Io,
             EngineCode::Auth => ErrorCode::Auth,
@@ -83,8 +89,16 @@ impl From<pandrop_engine::Error> for IpcError {
             EngineCode::Keyring => ErrorCode::Keyring,
             EngineCode::Store => ErrorCode::Store,
             EngineCode::Cancelled => ErrorCode::Cancelled,
-        };
-        Self::new(code, err.to_string())
+        }
+    }
+}
+
+impl ErrorCode {
+    /// The code of a task's recorded error (the engine's code, as the store keeps it by name).
+    pub fn of_task(name: &str) -> Self {
+        serde_json::from_value::<EngineCode>(serde_json::Value::from(name))
+            // A name this build does not know can only come from a newer database.
+            .map_or(ErrorCode::Store, Self::from)
     }
 }
 
@@ -96,3 +110,17 @@ impl From<tokio::task::JoinError> for IpcError {
 
 /// The result of every command.
 pub type IpcResult<T> = Result<T, IpcError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_error_code_is_typed_from_the_engine_name() {
+        assert_eq!(ErrorCode::of_task("rate_limited"), ErrorCode::RateLimited);
+        assert_eq!(ErrorCode::of_task("invalid_input"), ErrorCode::InvalidInput);
+        assert_eq!(ErrorCode::of_task("from_the_future"), ErrorCode::Store);
+        let engine = pandrop_engine::store::TaskError::from(&pandrop_engine::Error::Cancelled);
+        assert_eq!(ErrorCode::of_task(&engine.code), ErrorCode::Cancelled);
+    }
+}

@@ -215,8 +215,16 @@ export type PathsReceived = {
 	batch: ReceivedBatch,
 };
 
-/**  What a running task is doing. */
-export type Phase = "hashing" | "preparing" | "uploading" | "completing";
+/**  What a transfer is doing. */
+export type Phase = 
+/**  Reading the file to hash it. */
+"hashing" | 
+/**  Asking the cloud for an upload. */
+"preparing" | 
+/**  Sending bytes. */
+"uploading" | 
+/**  Waiting for the cloud to assemble and verify the file. */
+"completing";
 
 /**  A profile as the UI shows it; the secret never crosses IPC. */
 export type ProfileDto = {
@@ -349,11 +357,20 @@ export type Settings = {
 	theme: Theme,
 };
 
-/**
- *  What the user may ask of a task; the engine's lifecycle decides which apply to each row
- *  ([`TaskDto::allowed_actions`]), so the UI never keeps rules of its own.
- */
-export type TaskAction = "pause" | "resume" | "cancel" | "retry" | "remove" | "move";
+/**  What a user (or a frontend on the user's behalf) asks of a task. */
+export type TaskAction = 
+/**  Hold it; a running one stops and keeps what it sent. */
+"pause" | 
+/**  Put a paused task back in the queue. */
+"resume" | 
+/**  Stop it for good; its saved session is dropped. */
+"cancel" | 
+/**  Queue a failed or cancelled task again, with a fresh attempt budget. */
+"retry" | 
+/**  Take it out of the queue (its history stays). */
+"remove" | 
+/**  Change its place in the queue. */
+"move";
 
 /**  One row of the queue. */
 export type TaskDto = {
@@ -374,8 +391,8 @@ export type TaskDto = {
 
 /**  Why a task failed. */
 export type TaskError = {
-	/**  An [`crate::error::ErrorCode`] name. */
-	code: string,
+	/**  What kind of failure it was (the UI words it in the user's language). */
+	code: ErrorCode,
 	/**  Plain words. */
 	message: string,
 };
@@ -390,8 +407,33 @@ export type TaskProgressDto = {
 	etaSecs: number | null,
 };
 
-/**  Where a task is in its life. */
-export type TaskState = "queued" | "hashing" | "preparing" | "uploading" | "completing" | "done" | "instant" | "failed" | "paused" | "cancelled";
+/**
+ *  Where a task is in its life.
+ * 
+ *  `Queued → Hashing → Preparing → Uploading → Completing → Done | Instant`, with `Failed`, `Paused` and
+ *  `Cancelled` reachable from the way.
+ */
+export type TaskState = 
+/**  Waiting for a free slot. */
+"queued" | 
+/**  Reading the file for its digests. */
+"hashing" | 
+/**  Asking the cloud to open an upload (or finding it already has the bytes). */
+"preparing" | 
+/**  Sending parts. */
+"uploading" | 
+/**  Asking the cloud to assemble the parts. */
+"completing" | 
+/**  Uploaded. */
+"done" | 
+/**  Finished without sending the bytes: the cloud already had them (秒传). */
+"instant" | 
+/**  Gave up; see [`Task::error`]. */
+"failed" | 
+/**  Held by the user; keeps its parts and resume state. */
+"paused" | 
+/**  Stopped by the user for good. */
+"cancelled";
 
 /**  The UI theme. */
 export type Theme = "system" | "light" | "dark";

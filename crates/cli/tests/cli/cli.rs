@@ -1,31 +1,10 @@
 //! The `pandrop-cli` binary end to end: real processes, real HTTP to an in-process fakecloud.
 
-use crate::common;
+use crate::common::{BIN, Env, MIB, env, json_lines, md5_hex};
 
-use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::process::Output;
-use tempfile::TempDir;
-
-const BIN: &str = env!("CARGO_BIN_EXE_pandrop-cli");
-const MIB: usize = 1024 * 1024;
-
-struct Env {
-    cloud: pandrop_fakecloud::RunningCloud,
-    dir: TempDir,
-}
-
-async fn env() -> Env {
-    let dir = TempDir::new().expect("tempdir");
-    let cloud = common::fake_cloud(dir.path()).await;
-    Env { cloud, dir }
-}
 
 impl Env {
-    fn file(&self, name: &str, len: usize, seed: u8) -> PathBuf {
-        common::write_pattern(self.dir.path().join(name), len, seed)
-    }
-
     async fn upload(&self, args: &[&str]) -> Output {
         let mut cmd = tokio::process::Command::new(BIN);
         cmd.arg("upload")
@@ -35,23 +14,6 @@ impl Env {
             .env("PANDROP_CLIENT_SECRET", "demo-secret");
         cmd.output().await.expect("run pandrop-cli")
     }
-
-    async fn admin(&self, what: &str) -> Value {
-        let url = format!("{}/_admin/{what}", self.cloud.base_url());
-        reqwest::get(url).await.expect("admin").json().await.expect("json")
-    }
-}
-
-fn json_lines(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
-        .collect()
-}
-
-fn md5_hex(path: &Path) -> String {
-    use md5::Digest;
-    hex::encode(md5::Md5::digest(std::fs::read(path).expect("read")))
 }
 
 #[tokio::test]

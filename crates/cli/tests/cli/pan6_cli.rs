@@ -1,27 +1,13 @@
 //! `pandrop-cli` against the sandbox's 6pan API: uploads by each API generation, instant re-uploads, and a
 //! torrent sent on to offline download.
 
-use crate::common;
+use crate::common::{BIN, Env, env};
 
 use pandrop_engine::http;
 use pandrop_engine::provider::pan6::{self, Pan6Api};
 use pandrop_engine::secret::{ExposeSecret, secret};
 use serde_json::Value;
 use std::process::Output;
-use tempfile::TempDir;
-
-const BIN: &str = env!("CARGO_BIN_EXE_pandrop-cli");
-
-struct Env {
-    cloud: pandrop_fakecloud::RunningCloud,
-    dir: TempDir,
-}
-
-async fn env() -> Env {
-    let dir = TempDir::new().expect("tempdir");
-    let cloud = common::fake_cloud(dir.path()).await;
-    Env { cloud, dir }
-}
 
 impl Env {
     async fn token(&self, api: Pan6Api) -> String {
@@ -32,7 +18,7 @@ impl Env {
         token.expose_secret().to_owned()
     }
 
-    async fn upload(&self, provider: &str, token: &str, args: &[&str]) -> Output {
+    async fn upload_6pan(&self, provider: &str, token: &str, args: &[&str]) -> Output {
         tokio::process::Command::new(BIN)
             .args(["upload", "--provider", provider, "--endpoint", &self.cloud.pan6_url(), "--json"])
             .args(args)
@@ -40,15 +26,6 @@ impl Env {
             .output()
             .await
             .expect("run pandrop-cli")
-    }
-
-    async fn admin(&self, what: &str) -> Value {
-        reqwest::get(format!("{}/_admin/{what}", self.cloud.base_url()))
-            .await
-            .expect("admin")
-            .json()
-            .await
-            .expect("json")
     }
 }
 
@@ -71,7 +48,9 @@ async fn upload_then_instant_with_each_api() {
         std::fs::write(&path, &data).expect("write");
         let etag = pandrop_engine::hash::etag_of(&data);
 
-        let out = env.upload(name, &token, &["--to", "/six", path.to_str().expect("utf-8")]).await;
+        let out = env
+            .upload_6pan(name, &token, &["--to", "/six", path.to_str().expect("utf-8")])
+            .await;
         assert_eq!(out.status.code(), Some(0), "{name}: {}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(lines(&out)[0]["status"], "uploaded", "{name}");
         let files = env.admin("files").await;
@@ -83,7 +62,9 @@ async fn upload_then_instant_with_each_api() {
             .expect("stored");
         assert_eq!(stored["etag"], etag, "{name}");
 
-        let out = env.upload(name, &token, &["--to", "/six", path.to_str().expect("utf-8")]).await;
+        let out = env
+            .upload_6pan(name, &token, &["--to", "/six", path.to_str().expect("utf-8")])
+            .await;
         let again = &lines(&out)[0];
         assert_eq!(again["status"], "instant", "{name}: {again}");
         assert_eq!(again["bytes_sent"], 0, "{name}");
@@ -141,7 +122,7 @@ async fn a_torrent_goes_to_offline_download() {
     std::fs::write(&path, &torrent).expect("write");
 
     let out = env
-        .upload("6pan-v2", &token, &["--offline-to", "/dl", path.to_str().expect("utf-8")])
+        .upload_6pan("6pan-v2", &token, &["--offline-to", "/dl", path.to_str().expect("utf-8")])
         .await;
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let line = &lines(&out)[0];

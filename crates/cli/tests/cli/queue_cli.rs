@@ -1,31 +1,12 @@
 //! `pandrop-cli queue` end to end: real processes, a store in a temporary folder, an in-process fakecloud.
 
-use crate::common;
+use crate::common::{BIN, Env, MIB, env, json_lines, md5_hex};
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::process::Output;
 use tempfile::TempDir;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pandrop-cli");
-const MIB: usize = 1024 * 1024;
-
-struct Env {
-    cloud: pandrop_fakecloud::RunningCloud,
-    dir: TempDir,
-}
-
-async fn env() -> Env {
-    let dir = TempDir::new().expect("tempdir");
-    let cloud = common::fake_cloud(dir.path()).await;
-    Env { cloud, dir }
-}
-
 impl Env {
-    fn file(&self, rel: &str, len: usize, seed: u8) -> PathBuf {
-        common::write_pattern(self.dir.path().join(rel), len, seed)
-    }
-
     async fn queue(&self, args: &[&str]) -> Output {
         let mut cmd = tokio::process::Command::new(BIN);
         cmd.arg("queue")
@@ -49,23 +30,6 @@ impl Env {
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         json_lines(&out)
     }
-
-    async fn admin(&self, what: &str) -> Value {
-        let url = format!("{}/_admin/{what}", self.cloud.base_url());
-        reqwest::get(url).await.expect("admin").json().await.expect("json")
-    }
-}
-
-fn json_lines(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
-        .collect()
-}
-
-fn md5_hex(path: &Path) -> String {
-    use md5::Digest;
-    hex::encode(md5::Md5::digest(std::fs::read(path).expect("read")))
 }
 
 fn ids(tasks: &[Value]) -> Vec<i64> {

@@ -11,6 +11,7 @@ use super::TaskState;
 
 /// What a user (or a frontend on the user's behalf) asks of a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskAction {
     /// Hold it; a running one stops and keeps what it sent.

@@ -27,6 +27,7 @@ impl fmt::Display for TaskId {
 /// `Queued → Hashing → Preparing → Uploading → Completing → Done | Instant`, with `Failed`, `Paused` and
 /// `Cancelled` reachable from the way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskState {
     /// Waiting for a free slot.

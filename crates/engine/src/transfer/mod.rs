@@ -56,6 +56,7 @@ impl Default for TransferOptions {
 
 /// What a transfer is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Reading the file to hash it.
