@@ -2,7 +2,7 @@
 //!
 //! Cancellation is by dropping the future: every caller runs inside a task whose owner can drop it.
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
 use std::future::Future;
 use std::time::Duration;
 
@@ -45,6 +45,22 @@ impl RetryPolicy {
             max_delay: Duration::from_millis(200),
             max_total_delay: Duration::from_secs(5),
         }
+    }
+
+    /// How long to wait before try number `retry + 1` of something that has failed `retry + 1` times, on the
+    /// same curve as [`retry`] (with jitter), for callers that schedule the next try themselves (the queue does,
+    /// so a waiting task holds no slot). Grows up to [`RetryPolicy::max_delay`] however many tries there were.
+    pub fn delay(&self, retry: u32) -> Duration {
+        // The curve reaches its cap long before 32 doublings; walking further would only cost time.
+        let nth = usize::try_from(retry.min(32)).unwrap_or(32);
+        ExponentialBuilder::default()
+            .with_min_delay(self.min_delay)
+            .with_max_delay(self.max_delay)
+            .with_max_times(nth.saturating_add(1))
+            .with_jitter()
+            .build()
+            .nth(nth)
+            .unwrap_or(self.max_delay)
     }
 
     fn backoff(&self) -> ExponentialBuilder {
@@ -110,6 +126,17 @@ mod tests {
         .await;
         assert!(matches!(out, Err(Error::InvalidInput { .. })));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn delays_grow_and_stay_within_the_cap() {
+        let policy = RetryPolicy::STANDARD;
+        let first = policy.delay(0);
+        assert!(first >= policy.min_delay && first <= policy.min_delay * 2, "{first:?}");
+        assert!(policy.delay(3) >= policy.min_delay * 8, "{:?}", policy.delay(3));
+        for retry in [10, 100, u32::MAX] {
+            assert!(policy.delay(retry) <= policy.max_delay * 2, "{retry}: {:?}", policy.delay(retry));
+        }
     }
 
     #[tokio::test]

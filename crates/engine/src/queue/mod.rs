@@ -46,6 +46,8 @@ pub struct Limits {
     pub upload_bytes_per_sec: Option<u64>,
     /// A part that moves no byte for this long is aborted and sent again.
     pub stall_timeout: std::time::Duration,
+    /// How long a task waits before its next try after a transient failure, or while the network is gone.
+    pub retry: crate::http::RetryPolicy,
 }
 
 impl Default for Limits {
@@ -57,6 +59,7 @@ impl Default for Limits {
             max_attempts: 5,
             upload_bytes_per_sec: None,
             stall_timeout: crate::transfer::DEFAULT_STALL_TIMEOUT,
+            retry: crate::http::RetryPolicy::STANDARD,
         }
     }
 }

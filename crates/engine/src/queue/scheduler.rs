@@ -26,8 +26,6 @@ use crate::transfer::{self, Outcome, Phase, TransferOptions, TransferReport};
 const TICK: Duration = Duration::from_millis(100);
 /// How often running tasks' byte counts are saved.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
-/// Longest wait before trying again after a transient failure or while the network is gone.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Why a running task was asked to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,14 +285,14 @@ impl Scheduler {
             // No network: wait for it without spending attempts (a laptop closing its lid is not a failure).
             let waits = self.not_before.get(&id).map_or(0, |(_, n)| n + 1);
             tracing::warn!(task = %id, error = %err, "the cloud is unreachable; waiting to try again");
-            self.not_before.insert(id, (Instant::now() + backoff(waits), waits));
+            self.not_before.insert(id, (Instant::now() + self.limits.retry.delay(waits), waits));
             return self.requeue(id, Some(TaskError::from(&err))).await;
         }
         if err.is_retryable() {
             match blocking(&self.store, move |s| s.bump_attempts(id)).await {
                 Ok(attempts) if attempts < self.limits.max_attempts => {
                     tracing::warn!(task = %id, attempts, error = %err, "transfer failed; trying again");
-                    self.not_before.insert(id, (Instant::now() + backoff(attempts), 0));
+                    self.not_before.insert(id, (Instant::now() + self.limits.retry.delay(attempts), 0));
                     return self.requeue(id, Some(TaskError::from(&err))).await;
                 }
                 Ok(_) => {}
@@ -549,11 +547,6 @@ async fn sleep_until(at: Option<Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
-}
-
-/// 1 s, 2 s, 4 s … up to [`MAX_BACKOFF`].
-fn backoff(times: u32) -> Duration {
-    Duration::from_secs(1u64 << times.min(5)).min(MAX_BACKOFF)
 }
 
 /// Grows or shrinks a semaphore from `from` to `to` permits. Shrinking takes free permits only: transfers
