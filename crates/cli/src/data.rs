@@ -42,6 +42,14 @@ pub(crate) async fn open_engine(path: &Path, limits: Limits, providers: Arc<dyn 
     Ok(engine)
 }
 
+/// Why a store stopped, in words: what SQLite classed it as.
+pub(crate) fn store_fault(err: &pandrop_engine::Error) -> &'static str {
+    match err {
+        pandrop_engine::Error::Store { fault, .. } => fault.describe(),
+        _ => "it failed",
+    }
+}
+
 /// Removes a store file and what SQLite and the run lock keep beside it. Call once nothing holds it open.
 pub(crate) fn remove_store(path: &Path) {
     for suffix in ["", "-wal", "-shm", ".run-lock"] {

@@ -418,9 +418,10 @@ async fn run_queue(path: &Path, store: Arc<Store>, args: RunArgs, verbose: bool)
         conn.close(verbose).await?;
     }
     if let Some(err) = store_failure {
+        let why = data::store_fault(&err);
         return Err(anyhow::Error::from(err)
             .context(format!(
-                "the queue store {} stopped taking writes (is its disk full or its folder read-only?); no further upload was started, \
+                "the queue store {} stopped taking writes ({why}); no further upload was started, \
                  what finished before stays recorded, and the rest continues with the next `queue run`",
                 store.path().map_or_else(|| "in memory".to_owned(), |p| p.display().to_string())
             ))

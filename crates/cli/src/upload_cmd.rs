@@ -138,9 +138,10 @@ pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliErro
     engine.shutdown().await;
     conn.close(verbose).await?;
     if let Some(err) = store_failure {
+        let why = data::store_fault(&err);
         return Err(anyhow::Error::from(err)
             .context(format!(
-                "this upload's queue store {} stopped taking writes (is the disk full?); no further upload was started, \
+                "this upload's queue store {} stopped taking writes ({why}); no further upload was started, \
                  and the same command run again continues the rest",
                 path.display()
             ))

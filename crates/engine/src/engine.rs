@@ -60,9 +60,7 @@ impl Engine {
             Ok((store, run_lock, limits))
         })
         .await
-        .map_err(|e| Error::Store {
-            message: format!("store worker failed: {e}"),
-        })??;
+        .map_err(|e| Error::store(format!("store worker failed: {e}")))??;
         let store = Arc::new(store);
         let accounts = Accounts::new(Arc::clone(&store), config.secrets, crate::http::client());
         let providers = config.providers.unwrap_or_else(|| Arc::new(accounts.clone()));
@@ -101,9 +99,7 @@ impl Engine {
     ) -> Result<(Vec<TaskId>, Walk)> {
         let walk = tokio::task::spawn_blocking(move || Walk::of(&paths))
             .await
-            .map_err(|e| Error::Store {
-                message: format!("folder walk failed: {e}"),
-            })?;
+            .map_err(|e| Error::store(format!("folder walk failed: {e}")))?;
         let ids = self.queue.add(walk.tasks(profile_id, remote_dir, duplicate)).await?;
         Ok((ids, walk))
     }
@@ -122,9 +118,7 @@ impl Engine {
         let torrent_dir = offline.torrent_dir();
         let mut walk = tokio::task::spawn_blocking(move || Walk::of(&paths))
             .await
-            .map_err(|e| Error::Store {
-                message: format!("folder walk failed: {e}"),
-            })?;
+            .map_err(|e| Error::store(format!("folder walk failed: {e}")))?;
         let (torrents, others): (Vec<_>, Vec<_>) = walk.files.drain(..).partition(|f| is_torrent(&f.path));
         walk.files = torrents;
         for file in others {

@@ -119,6 +119,8 @@ pub enum Error {
     Store {
         /// What was being done and what SQLite said.
         message: String,
+        /// What kind of failure, as SQLite classed it.
+        fault: StoreFault,
     },
     /// The operation was cancelled by its owner.
     #[error("cancelled")]
@@ -133,6 +135,37 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+}
+
+/// What went wrong with the local database, as SQLite classes it, so a frontend can say it plainly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreFault {
+    /// The disk (or the user's quota) is full.
+    Full,
+    /// The file or its folder cannot be written.
+    ReadOnly,
+    /// Another process holds the database and did not let go in time.
+    Busy,
+    /// The file is damaged or is not a PanDrop database.
+    Damaged,
+    /// The operating system refused a read or a write (a file-size limit, a failing disk).
+    Io,
+    /// Anything else (a worker that failed, a value the store refuses).
+    Other,
+}
+
+impl StoreFault {
+    /// In words, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Full => "the disk is full",
+            Self::ReadOnly => "the folder cannot be written",
+            Self::Busy => "another process holds the database",
+            Self::Damaged => "the database file is damaged",
+            Self::Io => "the system refused a read or a write",
+            Self::Other => "the store failed",
+        }
+    }
 }
 
 /// The most characters of a server's own words that an error carries: enough for any real message, and a
@@ -256,6 +289,14 @@ impl Error {
             | Self::Keyring { .. }
             | Self::Store { .. }
             | Self::Cancelled => false,
+        }
+    }
+
+    /// An [`Error::Store`] that SQLite did not class ([`StoreFault::Other`]).
+    pub fn store(message: impl Into<String>) -> Self {
+        Self::Store {
+            message: message.into(),
+            fault: StoreFault::Other,
         }
     }
 

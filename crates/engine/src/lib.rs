@@ -20,4 +20,4 @@ pub mod store;
 pub mod transfer;
 
 pub use engine::{Engine, EngineConfig, LimitsFrom};
-pub use error::{Error, ErrorCode, Result};
+pub use error::{Error, ErrorCode, Result, StoreFault};

@@ -264,9 +264,7 @@ impl Accounts {
         let (store, id) = (Arc::clone(&self.inner.store), profile_id.to_owned());
         tokio::task::spawn_blocking(move || store.profile(&id))
             .await
-            .map_err(|e| Error::Store {
-                message: format!("store worker failed: {e}"),
-            })??
+            .map_err(|e| Error::store(format!("store worker failed: {e}")))??
             .ok_or_else(|| Error::invalid(format!("profile {profile_id}"), "no such profile"))
     }
 

@@ -16,7 +16,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StoreFault};
 use crate::provider::CloudProvider;
 use crate::store::{MoveTo, NewTask, Store, Task, TaskAction, TaskId};
 
@@ -101,7 +101,7 @@ pub struct Queue {
     commands: mpsc::UnboundedSender<Command>,
     events: broadcast::Sender<QueueEvent>,
     idle: watch::Receiver<bool>,
-    store_failure: Arc<std::sync::Mutex<Option<String>>>,
+    store_failure: Arc<std::sync::Mutex<Option<(String, StoreFault)>>>,
     owner: Arc<Owner>,
 }
 
@@ -158,7 +158,7 @@ impl Queue {
     /// the running ones end: what finished before stays recorded and the rest waits for the next start.
     pub fn store_failure(&self) -> Option<Error> {
         let failure = self.store_failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        failure.as_ref().map(|message| Error::Store { message: message.clone() })
+        failure.clone().map(|(message, fault)| Error::Store { message, fault })
     }
 
     /// Adds tasks at the bottom of the queue.
@@ -276,7 +276,7 @@ impl Queue {
 /// Runs a store call off the async threads.
 pub(crate) async fn blocking<T: Send + 'static>(store: &Arc<Store>, f: impl FnOnce(&Store) -> Result<T> + Send + 'static) -> Result<T> {
     let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || f(&store)).await.map_err(|e| Error::Store {
-        message: format!("store worker failed: {e}"),
-    })?
+    tokio::task::spawn_blocking(move || f(&store))
+        .await
+        .map_err(|e| Error::store(format!("store worker failed: {e}")))?
 }

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::journal::StoreJournal;
 use super::progress::ProgressBoard;
 use super::{Command, Limits, ProviderSource, QueueEvent, blocking};
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{Error, ErrorCode, Result, StoreFault};
 use crate::http::ByteRate;
 use crate::provider::{CloudProvider, OfflineStarted};
 use crate::store::{AfterUpload, FileKey, Finished, Store, Task, TaskAction, TaskError, TaskId, TaskState, Transition};
@@ -73,7 +73,7 @@ pub(super) struct Scheduler {
     phases: HashMap<TaskId, TaskState>,
     last_save: Instant,
     /// The first write the store refused; no task starts after one.
-    store_failure: Arc<Mutex<Option<String>>>,
+    store_failure: Arc<Mutex<Option<(String, StoreFault)>>>,
 }
 
 impl Scheduler {
@@ -84,7 +84,7 @@ impl Scheduler {
         events: broadcast::Sender<QueueEvent>,
         idle: watch::Sender<bool>,
         cancel: CancellationToken,
-        store_failure: Arc<Mutex<Option<String>>>,
+        store_failure: Arc<Mutex<Option<(String, StoreFault)>>>,
     ) -> Self {
         Self {
             store,
@@ -483,10 +483,10 @@ impl Scheduler {
 
     /// Remembers the first refused write: from then on no task starts, since none could be recorded.
     fn note_store_failure(&self, err: Error) {
-        let Error::Store { message } = err else { return };
+        let Error::Store { message, fault } = err else { return };
         let mut failure = self.store_failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if failure.is_none() {
-            *failure = Some(message);
+            *failure = Some((message, fault));
         }
     }
 

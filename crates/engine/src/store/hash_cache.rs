@@ -180,9 +180,7 @@ impl Store {
                         ),
                     ));
                 }
-                let json = serde_json::to_string(&slices.md5).map_err(|e| Error::Store {
-                    message: format!("encoding slice digests: {e}"),
-                })?;
+                let json = serde_json::to_string(&slices.md5).map_err(|e| Error::store(format!("encoding slice digests: {e}")))?;
                 (Some(slices.slice_size), Some(json))
             }
             None => (None, None),

@@ -213,13 +213,28 @@ trait Context<T> {
 
 impl<T> Context<T> for rusqlite::Result<T> {
     fn context(self, doing: impl fmt::Display) -> Result<T> {
-        self.map_err(|err| store_error(doing, &err))
+        self.map_err(|err| Error::Store {
+            message: format!("{doing}: {err}"),
+            fault: fault_of(&err),
+        })
     }
 }
 
 fn store_error(doing: impl fmt::Display, err: &dyn fmt::Display) -> Error {
-    Error::Store {
-        message: format!("{doing}: {err}"),
+    Error::store(format!("{doing}: {err}"))
+}
+
+/// How SQLite classed a failure.
+fn fault_of(err: &rusqlite::Error) -> crate::error::StoreFault {
+    use crate::error::StoreFault;
+    use rusqlite::ErrorCode as Code;
+    match err.sqlite_error_code() {
+        Some(Code::DiskFull) => StoreFault::Full,
+        Some(Code::ReadOnly | Code::CannotOpen | Code::PermissionDenied) => StoreFault::ReadOnly,
+        Some(Code::DatabaseBusy | Code::DatabaseLocked) => StoreFault::Busy,
+        Some(Code::DatabaseCorrupt | Code::NotADatabase) => StoreFault::Damaged,
+        Some(Code::SystemIoFailure) => StoreFault::Io,
+        _ => StoreFault::Other,
     }
 }
 
@@ -394,6 +409,27 @@ mod tests {
         assert_eq!(err.code(), crate::ErrorCode::Store);
         assert!(!err.is_retryable());
         assert_eq!(err.to_string(), "store: reading task 3: Query returned no rows");
+    }
+
+    #[test]
+    fn store_failures_keep_what_sqlite_classed_them_as() {
+        use crate::error::StoreFault;
+        let failure = |code| {
+            Err::<(), _>(rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None))
+                .context("saving")
+                .unwrap_err()
+        };
+        for (code, fault) in [
+            (rusqlite::ffi::SQLITE_FULL, StoreFault::Full),
+            (rusqlite::ffi::SQLITE_READONLY, StoreFault::ReadOnly),
+            (rusqlite::ffi::SQLITE_BUSY, StoreFault::Busy),
+            (rusqlite::ffi::SQLITE_CORRUPT, StoreFault::Damaged),
+            (rusqlite::ffi::SQLITE_IOERR, StoreFault::Io),
+            (rusqlite::ffi::SQLITE_MISMATCH, StoreFault::Other),
+        ] {
+            assert!(matches!(failure(code), Error::Store { fault: f, .. } if f == fault), "{code}");
+        }
+        assert_eq!(StoreFault::Full.describe(), "the disk is full");
     }
 
     #[test]

@@ -32,6 +32,7 @@ impl RunLock {
         let path = PathBuf::from(name);
         let failed = |what: &str, e: rusqlite::Error| Error::Store {
             message: format!("{what} {}: {e}", path.display()),
+            fault: super::fault_of(&e),
         };
         let conn = Connection::open(&path).map_err(|e| failed("cannot create the lock file", e))?;
         // Ask once: rusqlite would otherwise wait out its default busy timeout for the other runner.
@@ -46,6 +47,7 @@ impl RunLock {
                         "the queue of {} is being worked by another process; wait for it to finish or stop it first",
                         store_path.display()
                     ),
+                    fault: crate::error::StoreFault::Busy,
                 })
             }
             Err(e) => Err(failed("cannot lock", e)),
