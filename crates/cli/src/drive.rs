@@ -3,13 +3,11 @@
 
 use pandrop_engine::queue::{Queue, QueueEvent};
 use pandrop_engine::store::{Task, TaskId};
-use pandrop_engine::transfer::Progress;
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::CliError;
-use crate::output::Output;
+use crate::output::{FileBar, Output};
 
 /// How a run ended.
 pub(crate) enum Ending {
@@ -18,9 +16,6 @@ pub(crate) enum Ending {
     /// Ctrl-C; the tasks stay resumable.
     Interrupted,
 }
-
-/// A task's progress callback and bar.
-type TaskBar = (Arc<dyn Fn(Progress) + Send + Sync>, Option<indicatif::ProgressBar>);
 
 /// Runs until idle or Ctrl-C. `report` is called once for every task of `tasks` that finished and returns
 /// whether it failed.
@@ -32,7 +27,7 @@ pub(crate) async fn drive(
 ) -> Result<Ending, CliError> {
     let mut events = queue.subscribe();
     let by_id: HashMap<TaskId, &Task> = tasks.iter().map(|t| (t.id, t)).collect();
-    let mut bars: HashMap<TaskId, TaskBar> = HashMap::new();
+    let mut bars: HashMap<TaskId, FileBar> = HashMap::new();
     let mut reported = HashSet::new();
     let mut failed = 0usize;
     let interrupted = {
@@ -56,7 +51,7 @@ pub(crate) async fn drive(
                         for p in tasks {
                             let Some(task) = by_id.get(&p.id) else { continue };
                             let (callback, _) = bars.entry(p.id).or_insert_with(|| output.file_progress(&task.local_path, p.total));
-                            callback(Progress { phase: p.phase, done: p.done, total: p.total });
+                            callback(&p);
                         }
                     }
                     Ok(_) | Err(RecvError::Lagged(_)) => {}

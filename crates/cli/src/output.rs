@@ -1,12 +1,17 @@
 //! How results and progress reach the user: progress bars on a terminal, plain lines otherwise, or one
 //! JSON object per file per line.
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use pandrop_engine::provider::pan6::OfflineStarted;
-use pandrop_engine::transfer::{Outcome, Phase, Progress, TransferReport};
+use indicatif::{HumanBytes, HumanDuration, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use pandrop_engine::provider::OfflineStarted;
+use pandrop_engine::queue::TaskProgress;
+use pandrop_engine::transfer::{Outcome, Phase, TransferReport};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// A file's progress callback and its bar (none off a terminal).
+pub(crate) type FileBar = (Arc<dyn Fn(&TaskProgress) + Send + Sync>, Option<ProgressBar>);
 
 /// Where output goes.
 pub(crate) struct Output {
@@ -21,31 +26,29 @@ impl Output {
         Self { json, bars }
     }
 
-    /// A progress callback for one file (a bar on a terminal, nothing otherwise).
-    pub(crate) fn file_progress(&self, path: &Path, size: u64) -> (Arc<dyn Fn(Progress) + Send + Sync>, Option<ProgressBar>) {
+    /// A progress callback for one file (a bar on a terminal, nothing otherwise). Speed and time left are the
+    /// engine's, smoothed once for every frontend.
+    pub(crate) fn file_progress(&self, path: &Path, size: u64) -> FileBar {
         let Some(bars) = &self.bars else {
             return (Arc::new(|_| {}), None);
         };
         let bar = bars.add(ProgressBar::new(size));
-        let style = ProgressStyle::with_template(
-            "{prefix:.bold} {msg:10} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
+        let style = ProgressStyle::with_template("{prefix:.bold} [{bar:30}] {binary_bytes}/{binary_total_bytes} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
         bar.set_style(style);
         bar.set_prefix(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
         let handle = bar.clone();
         let last_phase = std::sync::Mutex::new(None);
-        let callback = move |p: Progress| {
+        let callback = move |p: &TaskProgress| {
             let mut last = last_phase.lock().unwrap_or_else(|e| e.into_inner());
             if *last != Some(p.phase) {
-                // Speed and ETA are per phase: hashing and sending run at different rates.
                 handle.reset();
                 handle.set_length(p.total);
-                handle.set_message(phase_name(p.phase));
                 *last = Some(p.phase);
             }
             handle.set_position(p.done);
+            handle.set_message(format!("{:10} {}", phase_name(p.phase), speed_and_eta(p)));
         };
         (Arc::new(callback), Some(bar))
     }
@@ -110,6 +113,17 @@ impl Output {
             }
             None => println!("{text}"),
         }
+    }
+}
+
+/// "12.5 MiB/s ETA 3s" from the engine's smoothed figures (per phase: hashing and sending run at different
+/// rates).
+fn speed_and_eta(p: &TaskProgress) -> String {
+    // The speed is a finite, non-negative number of bytes per second.
+    let speed = format!("{}/s", HumanBytes(p.bytes_per_sec.max(0.0) as u64));
+    match p.eta_secs.filter(|s| s.is_finite() && *s >= 0.0) {
+        Some(secs) => format!("{speed} ETA {}", HumanDuration(Duration::from_secs_f64(secs))),
+        None => speed,
     }
 }
 
