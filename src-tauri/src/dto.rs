@@ -100,7 +100,7 @@ impl From<Task> for TaskDto {
             state: t.state,
             bytes_done: t.bytes_done,
             error: t.error.map(|e| TaskError {
-                code: ErrorCode::of_task(&e.code),
+                code: crate::error::task_error_code(&e.code),
                 message: e.message,
             }),
             remote_id: t.remote_id,

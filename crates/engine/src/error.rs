@@ -195,38 +195,44 @@ fn clip(text: &str, max: usize) -> (&str, bool) {
     }
 }
 
-/// A closed, stable classification of [`Error`] for the UI and for machine-readable output.
+/// A closed, stable classification of failures for the UI and for machine-readable output: every [`Error`]'s,
+/// and the two a frontend reports about its own requests ([`ErrorCode::NotFound`], [`ErrorCode::NoProfile`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
-    /// See [`Error::InvalidInput`].
+    /// A path, name or option breaks a rule; nothing was sent ([`Error::InvalidInput`]).
     InvalidInput,
-    /// See [`Error::Io`].
+    /// A local file could not be read ([`Error::Io`]).
     Io,
-    /// See [`Error::Auth`].
+    /// The cloud refused the credentials ([`Error::Auth`]).
     Auth,
-    /// See [`Error::RateLimited`].
+    /// The cloud asked us to slow down ([`Error::RateLimited`]).
     RateLimited,
-    /// See [`Error::Network`].
+    /// The cloud could not be reached ([`Error::Network`]).
     Network,
-    /// See [`Error::Server`].
+    /// The cloud failed, HTTP 5xx ([`Error::Server`]).
     Server,
-    /// See [`Error::Api`].
+    /// The cloud answered an error of its own ([`Error::Api`]).
     Api,
-    /// See [`Error::Conflict`].
+    /// The name already exists at the target ([`Error::Conflict`]).
     Conflict,
-    /// See [`Error::Protocol`].
+    /// The cloud broke its own protocol ([`Error::Protocol`]).
     Protocol,
-    /// See [`Error::Integrity`].
+    /// The bytes on the cloud do not match the file ([`Error::Integrity`]).
     Integrity,
-    /// See [`Error::Timeout`].
+    /// A bounded wait ran out ([`Error::Timeout`]).
     Timeout,
-    /// See [`Error::Keyring`].
+    /// The system keyring is not reachable; the UI explains it and offers no fallback ([`Error::Keyring`]).
     Keyring,
-    /// See [`Error::Store`].
+    /// The local database failed ([`Error::Store`]).
     Store,
-    /// See [`Error::Cancelled`].
+    /// The operation was cancelled ([`Error::Cancelled`]).
     Cancelled,
+    /// A frontend was asked about a task or profile that is not there.
+    NotFound,
+    /// Nothing to upload with: no account, and no sandbox.
+    NoProfile,
 }
 
 impl ErrorCode {
@@ -247,7 +253,14 @@ impl ErrorCode {
             Self::Keyring => "keyring",
             Self::Store => "store",
             Self::Cancelled => "cancelled",
+            Self::NotFound => "not_found",
+            Self::NoProfile => "no_profile",
         }
+    }
+
+    /// The code named `name` (see [`ErrorCode::as_str`]), as a task's recorded error keeps it.
+    pub fn named(name: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::from(name)).ok()
     }
 }
 

@@ -130,39 +130,42 @@ export type CredentialFieldDto = {
 /**  What to do when the target already holds a file of the same name. */
 export type DuplicateChoice = "fail" | "keep_both" | "overwrite";
 
-/**  Every kind of failure the UI tells apart (docs/ipc.md, "Errors"). */
+/**
+ *  A closed, stable classification of failures for the UI and for machine-readable output: every [`Error`]'s,
+ *  and the two a frontend reports about its own requests ([`ErrorCode::NotFound`], [`ErrorCode::NoProfile`]).
+ */
 export type ErrorCode = 
-/**  A path, name or option breaks a rule; nothing was sent. */
+/**  A path, name or option breaks a rule; nothing was sent ([`Error::InvalidInput`]). */
 "invalid_input" | 
-/**  A local file could not be read. */
+/**  A local file could not be read ([`Error::Io`]). */
 "io" | 
-/**  The cloud refused the credentials. */
+/**  The cloud refused the credentials ([`Error::Auth`]). */
 "auth" | 
-/**  The cloud asked us to slow down. */
+/**  The cloud asked us to slow down ([`Error::RateLimited`]). */
 "rate_limited" | 
-/**  The cloud could not be reached. */
+/**  The cloud could not be reached ([`Error::Network`]). */
 "network" | 
-/**  The cloud failed (HTTP 5xx). */
+/**  The cloud failed, HTTP 5xx ([`Error::Server`]). */
 "server" | 
-/**  The cloud answered an error of its own. */
+/**  The cloud answered an error of its own ([`Error::Api`]). */
 "api" | 
-/**  The name already exists at the target. */
+/**  The name already exists at the target ([`Error::Conflict`]). */
 "conflict" | 
-/**  The cloud broke its own protocol. */
+/**  The cloud broke its own protocol ([`Error::Protocol`]). */
 "protocol" | 
-/**  The bytes on the cloud do not match the file. */
+/**  The bytes on the cloud do not match the file ([`Error::Integrity`]). */
 "integrity" | 
-/**  A bounded wait ran out. */
+/**  A bounded wait ran out ([`Error::Timeout`]). */
 "timeout" | 
-/**  The system keyring is not reachable; the UI explains it and offers no fallback. */
+/**  The system keyring is not reachable; the UI explains it and offers no fallback ([`Error::Keyring`]). */
 "keyring" | 
-/**  The local database failed. */
+/**  The local database failed ([`Error::Store`]). */
 "store" | 
-/**  The operation was cancelled. */
+/**  The operation was cancelled ([`Error::Cancelled`]). */
 "cancelled" | 
-/**  No such task or profile. */
+/**  A frontend was asked about a task or profile that is not there. */
 "not_found" | 
-/**  Nothing to upload with: add an account or start the sandbox. */
+/**  Nothing to upload with: no account, and no sandbox. */
 "no_profile";
 
 /**  Whether the file-manager entries are installed for this user. */
