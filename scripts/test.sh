@@ -20,8 +20,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests"
 cargo test --workspace --locked
 echo "== keyring (a real Secret Service on a private D-Bus session)"
-# Built first: the keyring daemon is started only when the tests are ready to run.
-keyring_tests=(--locked -p pandrop-engine -p pandrop-cli --test engine --test cli)
+# Built first: the keyring daemon is started only when the tests are ready to run. `--workspace`, as the step
+# above, so the features match and nothing is compiled again.
+keyring_tests=(--locked --workspace --test engine --test cli)
 cargo test "${keyring_tests[@]}" --no-run
 scripts/with-keyring.sh cargo test "${keyring_tests[@]}" -- --ignored
 echo "== web UI in Chromium (mocked shell)"
