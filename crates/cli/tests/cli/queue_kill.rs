@@ -54,6 +54,18 @@ async fn admin(base: &str, what: &str) -> Value {
         .expect("json")
 }
 
+/// Checks the cloud holds `path` with these bytes.
+async fn assert_stored(base: &str, path: &str, md5: &str) {
+    let files = admin(base, "files").await;
+    let stored = files
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|f| f["path"] == path)
+        .unwrap_or_else(|| panic!("{path} is not stored"));
+    assert_eq!(stored["md5"], md5);
+}
+
 /// A fake cloud keeping its data in `dir` whose 123pan slices each take 150 ms, so a run can be stopped mid-way;
 /// with its base URL.
 async fn slow_cloud(dir: &Path) -> (pandrop_fakecloud::RunningCloud, String) {
@@ -114,14 +126,7 @@ async fn kill_and_resume(root: &Path, file: &Path, md5: &str, kill_after: u64) -
     assert_eq!(rerun.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&rerun.stderr));
     assert!(stdout.contains("\"status\":\"uploaded\""), "{stdout}");
 
-    let files = admin(&base, "files").await;
-    let stored = files
-        .as_array()
-        .expect("array")
-        .iter()
-        .find(|f| f["path"] == "/big/big.bin")
-        .expect("file stored");
-    assert_eq!(stored["md5"], md5);
+    assert_stored(&base, "/big/big.bin", md5).await;
 
     let stats = admin(&base, "stats").await;
     let uploads = stats["slices"].as_object().expect("slices");
@@ -227,14 +232,7 @@ async fn an_interrupted_upload_continues_when_run_again() {
         "{total} slice requests ({sent_before} before the stop): {stats}"
     );
     assert!(total > sent_before, "{stats}");
-    let files = admin(&base, "files").await;
-    let stored = files
-        .as_array()
-        .expect("array")
-        .iter()
-        .find(|f| f["path"] == "/big/big.bin")
-        .expect("stored");
-    assert_eq!(stored["md5"], md5);
+    assert_stored(&base, "/big/big.bin", &md5).await;
     assert_eq!(
         std::fs::read_dir(data.join("uploads")).expect("uploads").count(),
         0,

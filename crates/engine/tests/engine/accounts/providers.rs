@@ -1,14 +1,14 @@
 //! Connecting profiles to a fakecloud: the sandbox profile, a 123pan account, a 6pan account whose
 //! rotating token goes back to the secret store.
 
-use pandrop_engine::accounts::{ProfileInput, SANDBOX_PROFILE_ID, secret_key};
+use pandrop_engine::accounts::{SANDBOX_PROFILE_ID, secret_key};
 use pandrop_engine::http;
 use pandrop_engine::provider::DuplicatePolicy;
 use pandrop_engine::provider::pan6::{self, Pan6Api};
 use pandrop_engine::queue::{Limits, Queue};
 use pandrop_engine::secret::{ExposeSecret, secret};
 use pandrop_engine::secrets::SecretStore;
-use pandrop_engine::store::{NewTask, ProviderKind, TaskState};
+use pandrop_engine::store::{NewTask, TaskState};
 use std::sync::Arc;
 
 use super::profiles::{accounts, pan123_input};
@@ -90,17 +90,7 @@ async fn the_rotated_6pan_token_goes_back_to_the_secret_store() {
     let first = pan6::login(&http::client(), &endpoint, Pan6Api::V2, "demo", &secret("demo-secret"))
         .await
         .unwrap();
-    let saved = accounts
-        .save(ProfileInput {
-            id: None,
-            provider: ProviderKind::PAN6_V2,
-            name: "6pan".into(),
-            endpoint: Some(endpoint.to_string()),
-            default_dir: "/".into(),
-            fields: Default::default(),
-            secret: Some(first.clone()),
-        })
-        .unwrap();
+    let saved = accounts.save(crate::common::pan6_profile(&endpoint, first.clone())).unwrap();
     assert!(saved.fields.is_empty() && saved.has_secret);
     let provider = accounts.connect(&saved.profile.id).await.unwrap();
     assert!(provider.offline().is_some(), "6pan downloads torrents offline");

@@ -124,6 +124,19 @@ pub(crate) fn torrent(name: &str) -> Vec<u8> {
     out
 }
 
+/// A 6pan v2 account at `endpoint` with a session token, as the account form saves it.
+pub(crate) fn pan6_profile(endpoint: &url::Url, token: secrecy::SecretString) -> pandrop_engine::accounts::ProfileInput {
+    pandrop_engine::accounts::ProfileInput {
+        id: None,
+        provider: pandrop_engine::store::ProviderKind::PAN6_V2,
+        name: "6pan".into(),
+        endpoint: Some(endpoint.to_string()),
+        default_dir: "/".into(),
+        fields: Default::default(),
+        secret: Some(token),
+    }
+}
+
 pub(crate) fn md5_of(path: &Path) -> String {
     use md5::Digest;
     hex::encode(md5::Md5::digest(std::fs::read(path).expect("read")))

@@ -48,8 +48,6 @@ async fn one_engine_per_store_plans_and_uploads_and_lets_go() {
 /// A torrent is one queued task: its upload, then the cloud's offline download, recorded with the task.
 #[tokio::test]
 async fn a_torrent_is_one_task_that_uploads_then_downloads_offline() {
-    use pandrop_engine::accounts::ProfileInput;
-    use pandrop_engine::store::ProviderKind;
     let cloud = cloud_with(|_| {}).await;
     let endpoint = url::Url::parse(&cloud.running.pan6_url()).expect("url");
     let token = pandrop_engine::provider::pan6::login(
@@ -69,15 +67,7 @@ async fn a_torrent_is_one_task_that_uploads_then_downloads_offline() {
     .expect("engine");
     let profile = engine
         .accounts()
-        .save(ProfileInput {
-            id: None,
-            provider: ProviderKind::PAN6_V2,
-            name: "6pan".into(),
-            endpoint: Some(endpoint.to_string()),
-            default_dir: "/".into(),
-            fields: Default::default(),
-            secret: Some(token),
-        })
+        .save(crate::common::pan6_profile(&endpoint, token))
         .expect("profile");
     let torrent = cloud.dir.path().join("lucky.torrent");
     std::fs::write(&torrent, super::support::torrent("lucky-star.mkv")).expect("write");
