@@ -6,7 +6,7 @@ use pandrop_engine::hash::{FileDigest, HashRequest, md5_hex};
 use pandrop_engine::provider::pan123::MAX_SINGLE_STEP_SIZE;
 use pandrop_engine::provider::{CloudProvider, RemoteFile};
 use pandrop_engine::queue::{Limits, ProviderSource, Queue};
-use pandrop_engine::store::{AfterUpload, FileKey, NewTask, Profile, Store, Task, TaskId, TaskState};
+use pandrop_engine::store::{FileKey, NewTask, Profile, Store, Task, TaskId, TaskState};
 use pandrop_engine::transfer::{Outcome, TransferReport, Walk, is_torrent};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -125,10 +125,7 @@ pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliErro
     if let (Some(save_dir), Some(offline)) = (args.offline_to.as_deref(), conn.provider.offline()) {
         // Torrents go to the cloud's torrent folder, then on to its offline download, as one task each.
         for task in planned.iter_mut().filter(|t| is_torrent(&t.local_path)) {
-            task.target.dir = offline.torrent_dir().to_owned();
-            task.after = Some(AfterUpload::OfflineDownload {
-                save_dir: save_dir.to_owned(),
-            });
+            task.download_offline(offline.torrent_dir(), save_dir);
         }
     }
     let tasks = continue_or_add(queue, planned).await?;

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::provider::DuplicatePolicy;
 use crate::queue::{Limits, ProviderSource, Queue};
 use crate::secrets::SecretStore;
-use crate::store::{AfterUpload, RunLock, Store, TaskId};
+use crate::store::{RunLock, Store, TaskId};
 use crate::transfer::{Refused, Walk, is_torrent};
 
 /// Decides the queue's limits once the store is open and locked (the app keeps them in its settings there).
@@ -97,9 +97,7 @@ impl Engine {
         remote_dir: &str,
         duplicate: DuplicatePolicy,
     ) -> Result<(Vec<TaskId>, Walk)> {
-        let walk = tokio::task::spawn_blocking(move || Walk::of(&paths))
-            .await
-            .map_err(|e| Error::store(format!("folder walk failed: {e}")))?;
+        let walk = Walk::of_owned(paths).await?;
         let ids = self.queue.add(walk.tasks(profile_id, remote_dir, duplicate)).await?;
         Ok((ids, walk))
     }
@@ -116,25 +114,19 @@ impl Engine {
             )
         })?;
         let torrent_dir = offline.torrent_dir();
-        let mut walk = tokio::task::spawn_blocking(move || Walk::of(&paths))
-            .await
-            .map_err(|e| Error::store(format!("folder walk failed: {e}")))?;
+        let mut walk = Walk::of_owned(paths).await?;
         let (torrents, others): (Vec<_>, Vec<_>) = walk.files.drain(..).partition(|f| is_torrent(&f.path));
         walk.files = torrents;
         for file in others {
             let err = Error::invalid(file.path.display().to_string(), "not a .torrent file");
             walk.refused.push(Refused::new(file.path, &err));
         }
-        let after = AfterUpload::OfflineDownload {
-            save_dir: save_dir.to_owned(),
-        };
         let tasks = walk
             .tasks(profile_id, torrent_dir, DuplicatePolicy::Overwrite)
             .into_iter()
             .map(|mut task| {
                 // A torrent goes to the torrent folder itself, whatever folder it was found in.
-                task.target.dir = torrent_dir.to_owned();
-                task.after = Some(after.clone());
+                task.download_offline(torrent_dir, save_dir);
                 task
             })
             .collect();

@@ -5,7 +5,7 @@
 //! transfer that ended, the end of a backoff, or (while transfers run) the progress tick: an idle queue does
 //! not touch the store.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Semaphore, broadcast, mpsc, watch};
@@ -63,7 +63,8 @@ pub(super) struct Scheduler {
     rate: ByteRate,
     /// Queued tasks, in queue order: what starts next. Read from the store at start and after changes that
     /// reorder or add, then kept here.
-    ready: Vec<Task>,
+    // A deque: tasks start from the front, so a queue of thousands does not shift on every start.
+    ready: VecDeque<Task>,
     running: HashMap<TaskId, Running>,
     workers: JoinSet<(TaskId, Result<Transferred>)>,
     board: ProgressBoard,
@@ -100,7 +101,7 @@ impl Scheduler {
             events,
             idle,
             cancel,
-            ready: Vec::new(),
+            ready: VecDeque::new(),
             running: HashMap::new(),
             workers: JoinSet::new(),
             board: ProgressBoard::default(),
@@ -161,7 +162,7 @@ impl Scheduler {
                 at += 1;
                 continue;
             }
-            self.ready.remove(at);
+            let _ = self.ready.remove(at);
             match blocking(&self.store, move |s| s.claim(id)).await {
                 Ok(Some(task)) => self.start(task),
                 // Changed by another process since it was read: it is no longer this queue's to start.

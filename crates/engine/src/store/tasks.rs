@@ -167,6 +167,17 @@ pub struct NewTask {
     pub after: Option<AfterUpload>,
 }
 
+impl NewTask {
+    /// Makes this (a `.torrent`) a task for the cloud's offline download: it uploads to `torrent_dir`, then
+    /// the download starts into `save_dir`.
+    pub fn download_offline(&mut self, torrent_dir: &str, save_dir: &str) {
+        self.target.dir = torrent_dir.to_owned();
+        self.after = Some(AfterUpload::OfflineDownload {
+            save_dir: save_dir.to_owned(),
+        });
+    }
+}
+
 /// Why a task failed, as the UI shows it: a closed code (see [`crate::ErrorCode`]) and a message.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TaskError {

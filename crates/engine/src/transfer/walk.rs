@@ -90,6 +90,13 @@ impl Walk {
         walk
     }
 
+    /// [`Walk::of`] off the async threads.
+    pub async fn of_owned(paths: Vec<PathBuf>) -> crate::error::Result<Self> {
+        tokio::task::spawn_blocking(move || Self::of(&paths))
+            .await
+            .map_err(|e| Error::store(format!("folder walk failed: {e}")))
+    }
+
     /// Bytes in all files.
     pub fn bytes(&self) -> u64 {
         self.files.iter().map(|f| f.size).sum()
