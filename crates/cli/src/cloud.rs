@@ -6,9 +6,10 @@ use pandrop_engine::http;
 use pandrop_engine::provider::registry::{self, ConnectRequest, Credentials};
 use pandrop_engine::provider::{CloudProvider, DuplicatePolicy};
 use pandrop_engine::secret::{ExposeSecret, SecretString, secret};
-use pandrop_engine::secrets::{KeyringStore, SecretKey, SecretStore};
+use pandrop_engine::secrets::{KeyringStore, SecretKey, SecretStore, SharedTokens, TokenFiles};
 use pandrop_engine::store::ProviderKind;
 use pandrop_fakecloud::RunningCloud;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use url::Url;
 
@@ -83,6 +84,47 @@ impl DuplicateArg {
     }
 }
 
+/// Where a cloud's access token is kept between runs (`--token-cache`), so that runs do not each get one
+/// (123pan keeps three per clientID; a fourth logs the oldest out).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub(crate) enum TokenCacheArg {
+    /// The OS keyring, shared with the desktop app.
+    Keyring,
+    /// A file readable only by you in the data folder, for machines without a keyring (a server, a timer).
+    File,
+    /// Nowhere: every run gets a new token.
+    None,
+}
+
+/// Where a stored token goes for `choice`: the keyring when one answers, the data folder's token files when
+/// asked for, else this process only, with a note saying what that costs.
+fn shared_tokens(choice: TokenCacheArg, data_dir: &Path, provider: ProviderArg) -> SharedTokens {
+    let dir = data_dir.join(TOKENS_DIR);
+    let not_kept = |why: String| {
+        if provider.factory().info().shares_tokens {
+            eprintln!(
+                "note: {why}, so this run gets a new {} access token. The cloud keeps at most three per clientID: \
+                 runs from a timer log out the desktop app and other clients in turn. `--token-cache file` keeps \
+                 the token in {}, readable only by you",
+                provider.name(),
+                dir.display()
+            );
+        }
+        SharedTokens::in_process()
+    };
+    match choice {
+        TokenCacheArg::Keyring => match KeyringStore.get(&SecretKey::new("probe", "keyring")) {
+            Ok(_) => SharedTokens::for_user(Arc::new(KeyringStore)),
+            Err(e) => not_kept(format!("no keyring answers ({e})")),
+        },
+        TokenCacheArg::File => SharedTokens::new(Arc::new(TokenFiles::new(&dir)), dir),
+        TokenCacheArg::None => not_kept("--token-cache none".to_owned()),
+    }
+}
+
+/// The folder of `--token-cache file` inside the data folder.
+const TOKENS_DIR: &str = "tokens";
+
 /// Where the account's secret came from, so a renewed one can go back there.
 enum SecretOrigin {
     /// An environment variable, holding this value: the environment cannot be written back, so a renewal is
@@ -107,6 +149,9 @@ pub(crate) struct ConnectOptions {
     pub endpoint: Option<Url>,
     pub sandbox: bool,
     pub single_step_max: u64,
+    /// Where the access token is kept between runs, and the data folder for `--token-cache file`.
+    pub token_cache: TokenCacheArg,
+    pub data_dir: PathBuf,
 }
 
 impl Connection {
@@ -115,26 +160,35 @@ impl Connection {
         let kind = opts.provider.kind();
         let factory = registry::factory(kind);
         let http = http::client();
-        let (endpoint, credentials, origin, sandbox_cloud) = if opts.sandbox {
+        let (endpoint, credentials, origin, sandbox_cloud, tokens) = if opts.sandbox {
             let cloud = sandbox::start(([127, 0, 0, 1], 0).into(), sandbox::default_data_dir()).await?;
             let endpoint = registry::sandbox_endpoint(kind, &parse_url(&cloud.base_url())?).map_err(anyhow::Error::from)?;
             let credentials = factory.sandbox_credentials(&http, &endpoint).await.map_err(anyhow::Error::from)?;
-            (endpoint, credentials, SecretOrigin::Sandbox, Some(cloud))
+            // The sandbox runs in this process on a new port each time: its token stays here too.
+            (
+                endpoint,
+                credentials,
+                SecretOrigin::Sandbox,
+                Some(cloud),
+                SharedTokens::in_process(),
+            )
         } else {
             let endpoint = match opts.endpoint {
                 Some(url) => url,
                 None => parse_url(factory.info().default_endpoint)?,
             };
             let (credentials, origin) = credentials(opts.provider, &endpoint)?;
-            (endpoint, credentials, origin, None)
+            let tokens = shared_tokens(opts.token_cache, &opts.data_dir, opts.provider);
+            (endpoint, credentials, origin, None, tokens)
         };
         let request = ConnectRequest {
             http,
             endpoint,
             credentials,
+            tokens,
             options: registry::ConnectOptions {
                 single_step_max: opts.single_step_max,
-                ..registry::ConnectOptions::CLI
+                ..registry::ConnectOptions::STANDARD
             },
         };
         let provider = factory.connect(request).await.map_err(|e| CliError::Usage(e.to_string()))?;

@@ -29,6 +29,17 @@ struct Cli {
     /// Log more (to stderr); repeat for more detail.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Where a cloud's access token is kept between runs, so runs share one (123pan allows three per
+    /// clientID): the OS keyring, a file readable only by you in the data folder, or nowhere.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHERE",
+        env = "PANDROP_TOKEN_CACHE",
+        default_value = "keyring"
+    )]
+    token_cache: cloud::TokenCacheArg,
     #[command(subcommand)]
     command: Command,
 }
@@ -45,6 +56,14 @@ enum Command {
     Sandbox(sandbox::SandboxArgs),
     /// The durable upload queue: add, list, reorder, pause and run uploads that survive restarts.
     Queue(queue_cmd::QueueArgs),
+}
+
+/// What every command that talks to a cloud takes from the global options.
+pub(crate) struct Globals {
+    /// `-v` or more.
+    pub verbose: bool,
+    /// `--token-cache`.
+    pub token_cache: cloud::TokenCacheArg,
 }
 
 /// A failure of the command as a whole (not of one file), with the exit status it maps to.
@@ -71,13 +90,17 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_FAILED);
         }
     };
+    let globals = Globals {
+        verbose: cli.verbose > 0,
+        token_cache: cli.token_cache,
+    };
     let result = runtime.block_on(async {
         match cli.command {
             Command::Hash(args) => hash_cmd::run(args).await,
-            Command::Upload(args) => upload_cmd::run(args, cli.verbose > 0).await,
+            Command::Upload(args) => upload_cmd::run(args, &globals).await,
             Command::Login(args) => login_cmd::run(args).await,
             Command::Sandbox(args) => sandbox::run(args).await,
-            Command::Queue(args) => queue_cmd::run(args, cli.verbose > 0).await,
+            Command::Queue(args) => queue_cmd::run(args, &globals).await,
         }
     });
     match result {

@@ -15,12 +15,10 @@ use url::Url;
 use crate::cloud::{ConnectOptions, Connection, DuplicateArg, ProviderArg};
 use crate::drive::{Ending, drive};
 use crate::output::Output;
-use crate::{CliError, data};
+use crate::{CliError, Globals, data};
 
 /// The store file inside the data folder.
 const STORE_FILE: &str = "queue.db";
-/// 123pan files up to this size go in one request, as `upload` does by default.
-const SINGLE_STEP_MAX: u64 = 1024 * 1024;
 
 /// Arguments of `queue`.
 #[derive(Args)]
@@ -161,8 +159,9 @@ struct RunArgs {
 }
 
 /// Runs a `queue` subcommand; returns whether everything it was asked to do was done.
-pub(crate) async fn run(args: QueueArgs, verbose: bool) -> Result<bool, CliError> {
-    let path = data::data_dir(args.data_dir)?.join(STORE_FILE);
+pub(crate) async fn run(args: QueueArgs, globals: &Globals) -> Result<bool, CliError> {
+    let data_dir = data::data_dir(args.data_dir)?;
+    let path = data_dir.join(STORE_FILE);
     let store = Arc::new(data::open_store(&path)?);
     match args.command {
         QueueCommand::Add(add) => add_tasks(&store, add),
@@ -199,7 +198,7 @@ pub(crate) async fn run(args: QueueArgs, verbose: bool) -> Result<bool, CliError
         }
         // One runner per store (the engine holds its run lock): a second one would take the first one's tasks
         // and send them again.
-        QueueCommand::Run(run) => run_queue(&path, store, run, verbose).await,
+        QueueCommand::Run(run) => run_queue(&path, store, run, globals, &data_dir).await,
     }
 }
 
@@ -358,7 +357,7 @@ impl ProviderSource for Providers {
 
 /// Connects to the cloud of a stored profile: credentials come from the environment or the keyring, the
 /// sandbox profile starts the built-in cloud.
-async fn connect(profile: &Profile) -> Result<Connection, CliError> {
+async fn connect(profile: &Profile, globals: &Globals, data_dir: &Path) -> Result<Connection, CliError> {
     let sandbox = profile.endpoint == SANDBOX_ENDPOINT;
     let endpoint = if sandbox {
         None
@@ -369,13 +368,16 @@ async fn connect(profile: &Profile) -> Result<Connection, CliError> {
         provider: ProviderArg::of(profile.provider),
         endpoint,
         sandbox,
-        single_step_max: SINGLE_STEP_MAX,
+        single_step_max: pandrop_engine::provider::registry::ConnectOptions::STANDARD.single_step_max,
+        token_cache: globals.token_cache,
+        data_dir: data_dir.to_path_buf(),
     })
     .await
 }
 
 /// `queue run`: uploads until the queue is idle; true when no task failed in this run.
-async fn run_queue(path: &Path, store: Arc<Store>, args: RunArgs, verbose: bool) -> Result<bool, CliError> {
+async fn run_queue(path: &Path, store: Arc<Store>, args: RunArgs, globals: &Globals, data_dir: &Path) -> Result<bool, CliError> {
+    let verbose = globals.verbose;
     let tasks = store.tasks().map_err(anyhow::Error::from)?;
     // The tasks this run will work on: queued ones and ones a stopped run left mid-way.
     let runnable: Vec<Task> = tasks
@@ -387,7 +389,7 @@ async fn run_queue(path: &Path, store: Arc<Store>, args: RunArgs, verbose: bool)
     let profile_ids: HashSet<&str> = runnable.iter().map(|t| t.profile_id.as_str()).collect();
     for id in profile_ids {
         let connected = match store.profile(id).map_err(anyhow::Error::from)? {
-            Some(profile) => connect(&profile).await.map_err(|e| e.to_string()),
+            Some(profile) => connect(&profile, globals, data_dir).await.map_err(|e| e.to_string()),
             None => Err("no such profile".to_owned()),
         };
         let entry = match connected {

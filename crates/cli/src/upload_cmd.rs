@@ -4,6 +4,7 @@
 use clap::Args;
 use pandrop_engine::hash::{FileDigest, HashRequest, md5_hex};
 use pandrop_engine::provider::pan123::MAX_SINGLE_STEP_SIZE;
+use pandrop_engine::provider::registry;
 use pandrop_engine::provider::{CloudProvider, RemoteFile};
 use pandrop_engine::queue::{Limits, ProviderSource, Queue};
 use pandrop_engine::store::{FileKey, NewTask, Profile, Store, Task, TaskId, TaskState};
@@ -15,7 +16,7 @@ use url::Url;
 use crate::cloud::{ConnectOptions, Connection, DuplicateArg, ProviderArg};
 use crate::drive::{Ending, drive};
 use crate::output::Output;
-use crate::{CliError, data};
+use crate::{CliError, Globals, data};
 
 /// Arguments of `upload`.
 #[derive(Args)]
@@ -48,7 +49,7 @@ pub(crate) struct UploadArgs {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=32))]
     slices: u16,
     /// 123pan: files up to this many bytes go in one request (single-step upload, at most 1 GB; 0 turns it off).
-    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = registry::ConnectOptions::STANDARD.single_step_max)]
     single_step_max: u64,
     /// Upload at most this many bytes per second, all files together.
     #[arg(long, value_name = "BYTES_PER_SEC", value_parser = clap::value_parser!(u64).range(1024..))]
@@ -63,7 +64,8 @@ pub(crate) struct UploadArgs {
 }
 
 /// Uploads everything; returns whether every file succeeded.
-pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliError> {
+pub(crate) async fn run(args: UploadArgs, globals: &Globals) -> Result<bool, CliError> {
+    let verbose = globals.verbose;
     for dir in args.to.iter().chain(&args.offline_to) {
         if !dir.starts_with('/') {
             return Err(CliError::Usage(format!(
@@ -76,11 +78,14 @@ pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliErro
             "--single-step-max is at most {MAX_SINGLE_STEP_SIZE} bytes (1 GB)"
         )));
     }
+    let data_dir = data::data_dir(args.data_dir.clone())?;
     let conn = Connection::open(ConnectOptions {
         provider: args.provider,
         endpoint: args.endpoint.clone(),
         sandbox: args.sandbox,
         single_step_max: args.single_step_max,
+        token_cache: globals.token_cache,
+        data_dir: data_dir.clone(),
     })
     .await?;
     if args.offline_to.is_some() && conn.provider.offline().is_none() {
@@ -94,9 +99,7 @@ pub(crate) async fn run(args: UploadArgs, verbose: bool) -> Result<bool, CliErro
 
     // The same durable queue as the app and `queue run`, on a store of this command's own in the data folder:
     // an interrupted run leaves it there, and the same command run again continues the half-sent files.
-    let path = data::data_dir(args.data_dir.clone())?
-        .join(UPLOADS_DIR)
-        .join(format!("{}.db", run_key(&args, &to)));
+    let path = data_dir.join(UPLOADS_DIR).join(format!("{}.db", run_key(&args, &to)));
     let limits = Limits {
         files: usize::from(args.jobs),
         parts_per_file: usize::from(args.slices),

@@ -4,11 +4,14 @@
 //! |---|---|
 //! | `GET /_admin/files` | JSON array of every stored file of every provider: `{"provider":"123pan","path":"/dir/name.ext","size":N,"md5":"<hex>","etag":null}` (`etag` is the Qiniu/WCS etag of clouds that use one: `null` for 123pan, set for 6pan), sorted by provider then path; 6pan's torrent folder shows as `/:torrent/<name>` |
 //! | `GET /_admin/offline` | JSON array of every recorded 6pan offline-download task: `{"provider":"6pan","api":"v1"\|"v2","id","name","save_path","files":[{"path","size","index"}],"torrent_etag","info_hash"}` |
-//! | `GET /_admin/stats` | `{"routes":{"123pan/slice":{"requests":N,"bytes":B},…},"slices":{"<preuploadID>":{"1":N,…}},"wcs_blocks":{"<UploadBatch>":{"0":{"mkblk":N,"bput":M},…}},"6pan":{"superseded_token_uses":N}}`: requests per route (counted before faults apply), file-part bytes received (upload routes), per 123pan upload how many slice requests named each `sliceNo`, per WCS upload batch how many mkblk/bput requests named each block, and how often a superseded 6pan session token was used |
+//! | `GET /_admin/stats` | `{"routes":{"123pan/slice":{"requests":N,"bytes":B},…},"throttled":{"123pan/create":N,…},"slices":{"<preuploadID>":{"1":N,…}},"wcs_blocks":{"<UploadBatch>":{"0":{"mkblk":N,"bput":M},…}},"123pan":{"retired_token_uses":N},"6pan":{"superseded_token_uses":N}}`: requests per route (every request, counted before rate limits and faults apply, so refused ones too), how many of them a rate limit refused (only routes with refusals appear), file-part bytes received (upload routes), per 123pan upload how many slice requests named each `sliceNo`, per WCS upload batch how many mkblk/bput requests named each block, how often a 123pan token retired by the 3-token cap was used, and how often a superseded 6pan session token was used |
 //! | `POST /_admin/stats/reset` | zeroes the stats; answers `{"ok":true}` |
 //! | `GET /_admin/faults` | the fault rules still pending |
 //! | `POST /_admin/faults` | appends rules (see [`crate::faults`]); answers `{"ok":true,"pending":N}`, or HTTP 400 `{"ok":false,"error":…}` |
 //! | `DELETE /_admin/faults` | clears every rule; answers `{"ok":true}` |
+//! | `GET /_admin/rate-limits` | the per-route rate limits in force, `{"123pan/create":2,…}` |
+//! | `PUT /_admin/rate-limits` | replaces every limit with the body `{"ROUTE":N,…}` (route names as in [`crate::faults`], N ≥ 1 requests per sliding second, see [`crate::throttle`]); `{}` lifts them all; answers `{"ok":true,"rate_limits":{…}}`, or HTTP 400 `{"ok":false,"error":…}` naming an unknown route or a bad N, and then nothing changes |
+//! | `DELETE /_admin/rate-limits` | lifts every limit; answers `{"ok":true}` |
 
 use std::sync::Arc;
 
@@ -18,16 +21,18 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::error::FakeCloudError;
-use crate::faults::{FaultPlan, FaultRule};
+use crate::faults::{self, FaultPlan, FaultRule};
 use crate::listing::AdminFile;
+use crate::rate_limits::RateLimits;
 use crate::stats::Stats;
 use crate::store::Store;
-use crate::{pan6, pan123, wcs};
+use crate::throttle::Throttle;
+use crate::{pan6, pan123};
 
 /// What the admin endpoints need.
 #[derive(Clone)]
@@ -38,6 +43,8 @@ pub(crate) struct AdminState {
     pub(crate) stats: Arc<Stats>,
     /// Fault plan.
     pub(crate) faults: Arc<FaultPlan>,
+    /// Rate limits in force.
+    pub(crate) throttle: Arc<Throttle>,
 }
 
 /// The `/_admin` routes.
@@ -48,6 +55,10 @@ pub(crate) fn router(state: AdminState) -> Router {
         .route("/_admin/stats", get(stats))
         .route("/_admin/stats/reset", post(reset_stats))
         .route("/_admin/faults", get(list_faults).post(add_faults).delete(clear_faults))
+        .route(
+            "/_admin/rate-limits",
+            put(set_rate_limits).get(list_rate_limits).delete(clear_rate_limits),
+        )
         .with_state(state)
 }
 
@@ -102,8 +113,7 @@ async fn add_faults(State(state): State<AdminState>, body: Bytes) -> Response {
         Ok(rules) => rules,
         Err(e) => return rejected(e),
     };
-    let known: Vec<&str> = [pan123::ROUTES, pan6::ROUTES, wcs::ROUTES].concat();
-    match state.faults.add(rules, &known) {
+    match state.faults.add(rules, &faults::known_routes()) {
         Ok(pending) => Json(json!({"ok": true, "pending": pending})).into_response(),
         Err(e) => rejected(e),
     }
@@ -112,6 +122,42 @@ async fn add_faults(State(state): State<AdminState>, body: Bytes) -> Response {
 async fn clear_faults(State(state): State<AdminState>) -> Response {
     state.faults.clear();
     Json(json!({"ok": true})).into_response()
+}
+
+async fn list_rate_limits(State(state): State<AdminState>) -> Response {
+    Json(state.throttle.limits()).into_response()
+}
+
+async fn set_rate_limits(State(state): State<AdminState>, body: Bytes) -> Response {
+    match parse_rate_limits(&body) {
+        Ok(limits) => {
+            state.throttle.set_limits(limits.clone());
+            Json(json!({"ok": true, "rate_limits": limits})).into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({"ok": false, "error": e}))).into_response(),
+    }
+}
+
+async fn clear_rate_limits(State(state): State<AdminState>) -> Response {
+    state.throttle.set_limits(RateLimits::new());
+    Json(json!({"ok": true})).into_response()
+}
+
+/// Accepts a JSON object of route name → whole number ≥ 1; every entry is checked before any is used.
+fn parse_rate_limits(body: &[u8]) -> Result<RateLimits, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))?;
+    let Value::Object(map) = value else {
+        return Err(r#"expected an object of route name → requests per second, e.g. {"123pan/create": 2}"#.to_owned());
+    };
+    let mut limits = RateLimits::new();
+    for (route, n) in map {
+        let n = n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| format!("the limit of route {route:?} must be a whole number of requests per second, not {n}"))?;
+        limits.set(&route, n).map_err(|e| e.to_string())?;
+    }
+    Ok(limits)
 }
 
 /// Accepts a bare array of rules, `{"rules": [...]}` or one rule object.
@@ -138,5 +184,27 @@ mod tests {
         assert_eq!(parse_plan(format!(r#"{{"rules":[{one}]}}"#).as_bytes()).unwrap().len(), 1);
         assert!(parse_plan(b"3").is_err());
         assert!(parse_plan(br#"[{"route":"*"}]"#).is_err());
+    }
+
+    #[test]
+    fn rate_limit_shapes() {
+        let limits = parse_rate_limits(br#"{"123pan/create": 2, "wcs/bput": 7}"#).unwrap();
+        assert_eq!(limits.get("123pan/create"), Some(2));
+        assert_eq!(limits.get("wcs/bput"), Some(7));
+        assert!(parse_rate_limits(b"{}").unwrap().is_empty());
+        for bad in [
+            r#"{"123pan/nope": 2}"#,
+            r#"{"123pan/create": 0}"#,
+            r#"{"123pan/create": -1}"#,
+            r#"{"123pan/create": 1.5}"#,
+            r#"{"123pan/create": "2"}"#,
+            r#"{"123pan/create": 4294967296}"#,
+            r#"[]"#,
+            "nope",
+        ] {
+            assert!(parse_rate_limits(bad.as_bytes()).is_err(), "{bad}");
+        }
+        let err = parse_rate_limits(br#"{"123pan/create": 2, "123pan/nope": 2}"#).unwrap_err();
+        assert!(err.contains("\"123pan/nope\""), "{err}");
     }
 }

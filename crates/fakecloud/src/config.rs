@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::rate_limits::RateLimits;
+
 /// Everything needed to start a fake cloud.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -12,6 +14,10 @@ pub struct Config {
     pub pan123: Pan123Config,
     /// Behaviour of the 6pan endpoints and of the WCS upload host they hand out.
     pub pan6: Pan6Config,
+    /// Per-route request-rate limits, enforced as a sliding one-second window (see [`RateLimits`]);
+    /// default none. Can be replaced while running with [`crate::RunningCloud::set_rate_limits`] or
+    /// `PUT /_admin/rate-limits`.
+    pub rate_limits: RateLimits,
 }
 
 impl Config {
@@ -21,6 +27,7 @@ impl Config {
             data_dir: data_dir.into(),
             pan123: Pan123Config::default(),
             pan6: Pan6Config::default(),
+            rate_limits: RateLimits::default(),
         }
     }
 }

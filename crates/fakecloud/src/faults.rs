@@ -43,6 +43,15 @@
 //! `times` reach 0 is removed, so later rules for the same route take over: rules form a script per route.
 //! Faults are checked before authentication, and every request is counted in the stats first.
 //!
+//! # Order of the checks in the route guard
+//!
+//! 1. The request is counted (`requests` in the stats counts every request, refused or not).
+//! 2. The route's rate limit, if one is set (see [`crate::throttle`]): a refused request gets the
+//!    provider's "too many requests" answer, is counted under `throttled` in the stats and goes no further;
+//!    in particular it uses up no fault rule.
+//! 3. The fault plan, as above.
+//! 4. The route itself (authentication first, then the handler).
+//!
 //! # Actions (`"action": {"kind": ...}`)
 //!
 //! | kind | effect |
@@ -73,9 +82,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::connection::ConnectionKill;
 use crate::stats::Stats;
+use crate::throttle::Throttle;
+use crate::{pan6, pan123, wcs};
 
 /// Wildcard route name matching every route.
 pub const ANY_ROUTE: &str = "*";
+
+/// Every route name of every provider (without the wildcard).
+pub(crate) fn known_routes() -> Vec<&'static str> {
+    [pan123::ROUTES, pan6::ROUTES, wcs::ROUTES].concat()
+}
 
 /// One rule of a fault plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -280,6 +296,8 @@ pub(crate) trait ProviderFaults: Send + Sync + 'static {
     fn pending(&self) -> Response;
     /// Invalidates the token carried by `headers` (if any) and answers the auth failure.
     fn expire_token<'a>(&'a self, headers: &'a HeaderMap) -> BoxFuture<'a, Response>;
+    /// The provider's answer to a request refused by a rate limit.
+    fn too_many_requests(&self) -> Response;
 }
 
 /// Per-route context of the [`guard`] middleware.
@@ -288,25 +306,44 @@ pub(crate) struct RouteGuard {
     route: &'static str,
     faults: Arc<FaultPlan>,
     stats: Arc<Stats>,
+    throttle: Arc<Throttle>,
     provider: Arc<dyn ProviderFaults>,
+}
+
+/// What every route guard of a server shares: the fault plan, the stats and the rate limits.
+#[derive(Clone)]
+pub(crate) struct GuardShared {
+    /// Fault plan.
+    pub(crate) faults: Arc<FaultPlan>,
+    /// Request counters.
+    pub(crate) stats: Arc<Stats>,
+    /// Rate limits in force.
+    pub(crate) throttle: Arc<Throttle>,
 }
 
 impl RouteGuard {
     /// Context for the route named `route`.
-    pub(crate) fn new(route: &'static str, faults: Arc<FaultPlan>, stats: Arc<Stats>, provider: Arc<dyn ProviderFaults>) -> Self {
+    pub(crate) fn new(route: &'static str, shared: &GuardShared, provider: Arc<dyn ProviderFaults>) -> Self {
         Self {
             route,
-            faults,
-            stats,
+            faults: Arc::clone(&shared.faults),
+            stats: Arc::clone(&shared.stats),
+            throttle: Arc::clone(&shared.throttle),
             provider,
         }
     }
 }
 
-/// Middleware put in front of every provider route: counts the request and applies the fault plan.
+/// Middleware put in front of every provider route: counts the request, applies the rate limit and then
+/// the fault plan (see "Order of the checks" in the module docs).
 pub(crate) async fn guard(State(g): State<RouteGuard>, req: Request, next: Next) -> Response {
     g.stats.request(g.route);
     tracing::debug!(route = g.route, method = %req.method(), "request");
+    if !g.throttle.admit(g.route) {
+        g.stats.throttled(g.route);
+        tracing::debug!(route = g.route, "refused by the rate limit");
+        return g.provider.too_many_requests();
+    }
     let Some(action) = g.faults.next_action(g.route) else {
         return next.run(req).await;
     };

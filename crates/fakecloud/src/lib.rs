@@ -12,7 +12,7 @@
 //! | `/123pan/…` | the 123pan open API *and* its upload host (see [`pan123`]) |
 //! | `/6pan/…` | the 6pan API, v1 and v2 (see [`pan6`]) |
 //! | `/wcs/…` | the Wangsu Cloud Storage upload host that 6pan hands out (see [`wcs`]) |
-//! | `/_admin/…` | test-only inspection and fault injection (see [`admin`] and [`faults`]) |
+//! | `/_admin/…` | test-only inspection, fault injection and rate limits (see [`admin`], [`faults`] and [`throttle`]) |
 //!
 //! Everything else answers 404.
 //!
@@ -36,11 +36,14 @@ mod hashing;
 mod listing;
 pub mod pan123;
 pub mod pan6;
+mod rate_limits;
 mod server;
 mod stats;
 mod store;
+pub mod throttle;
 pub mod wcs;
 
 pub use config::{Config, Pan6Config, Pan123Config};
 pub use error::FakeCloudError;
+pub use rate_limits::{RateLimit, RateLimitError, RateLimits};
 pub use server::{RunningCloud, serve};

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use pandrop_fakecloud::{Config, Pan6Config, Pan123Config, serve};
+use pandrop_fakecloud::{Config, Pan6Config, Pan123Config, RateLimit, serve};
 
 /// A loopback cloud drive speaking the 123pan open-platform, 6pan and WCS upload protocols.
 #[derive(Debug, Parser)]
@@ -74,6 +74,10 @@ struct Args {
     /// fsizeLimit written into upload tokens, in bytes (0 = unlimited).
     #[arg(long, default_value_t = 0)]
     fsize_limit: u64,
+    /// Limit a route to N requests in any sliding second (e.g. `--qps 123pan/create=2`); repeatable, the
+    /// last one for a route wins. Refused 123pan requests get code 429 `请求太频繁`. Default: no limits.
+    #[arg(long = "qps", value_name = "ROUTE=N")]
+    qps: Vec<RateLimit>,
 }
 
 fn main() -> ExitCode {
@@ -123,6 +127,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             v1_form_upload_url: args.v1_form_upload_url,
             fsize_limit: args.fsize_limit,
         },
+        rate_limits: args.qps.into_iter().collect(),
     };
     let cloud = serve(args.addr, config).await?;
     {

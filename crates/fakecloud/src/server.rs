@@ -21,9 +21,11 @@ use tower::ServiceExt;
 use crate::config::Config;
 use crate::connection::ConnectionKill;
 use crate::error::FakeCloudError;
-use crate::faults::FaultPlan;
+use crate::faults::{FaultPlan, GuardShared};
+use crate::rate_limits::RateLimits;
 use crate::stats::Stats;
 use crate::store::Store;
+use crate::throttle::Throttle;
 use crate::{admin, pan6, pan123, wcs};
 
 /// How long a graceful shutdown waits for in-flight requests before cutting connections.
@@ -45,6 +47,12 @@ pub async fn serve(addr: SocketAddr, config: Config) -> Result<RunningCloud, Fak
     let store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&data_dir)).await??);
     let stats = Arc::new(Stats::default());
     let faults = Arc::new(FaultPlan::default());
+    let throttle = Arc::new(Throttle::new(config.rate_limits));
+    let shared = GuardShared {
+        faults: Arc::clone(&faults),
+        stats: Arc::clone(&stats),
+        throttle: Arc::clone(&throttle),
+    };
 
     let pan123_url = format!("{base_url}/123pan");
     let pan123 = pan123::Pan123::open(Arc::clone(&store), config.pan123, pan123_url, Arc::clone(&stats)).await?;
@@ -52,10 +60,15 @@ pub async fn serve(addr: SocketAddr, config: Config) -> Result<RunningCloud, Fak
     let pan6 = pan6::Pan6::open(Arc::clone(&store), config.pan6, base_url.clone(), Arc::clone(&stats)).await?;
 
     let app = Router::new()
-        .nest("/123pan", pan123::router(pan123, Arc::clone(&faults), Arc::clone(&stats)))
-        .nest("/6pan", pan6::router(pan6, Arc::clone(&faults), Arc::clone(&stats)))
-        .nest("/wcs", wcs::router(wcs, Arc::clone(&faults), Arc::clone(&stats)))
-        .merge(admin::router(admin::AdminState { store, stats, faults }));
+        .nest("/123pan", pan123::router(pan123, &shared))
+        .nest("/6pan", pan6::router(pan6, &shared))
+        .nest("/wcs", wcs::router(wcs, &shared))
+        .merge(admin::router(admin::AdminState {
+            store,
+            stats,
+            faults,
+            throttle: Arc::clone(&throttle),
+        }));
 
     let cancel = CancellationToken::new();
     let task = tokio::spawn(accept_loop(listener, app, cancel.clone()));
@@ -63,6 +76,7 @@ pub async fn serve(addr: SocketAddr, config: Config) -> Result<RunningCloud, Fak
     Ok(RunningCloud {
         addr: local,
         base_url,
+        throttle,
         cancel,
         task: Some(task),
     })
@@ -74,6 +88,7 @@ pub async fn serve(addr: SocketAddr, config: Config) -> Result<RunningCloud, Fak
 pub struct RunningCloud {
     addr: SocketAddr,
     base_url: String,
+    throttle: Arc<Throttle>,
     cancel: CancellationToken,
     task: Option<JoinHandle<()>>,
 }
@@ -102,6 +117,18 @@ impl RunningCloud {
     /// The WCS upload host that 6pan hands out: `base_url() + "/wcs"`.
     pub fn wcs_url(&self) -> String {
         format!("{}/wcs", self.base_url)
+    }
+
+    /// Replaces every per-route rate limit at once (an empty set lifts them all), as
+    /// `PUT /_admin/rate-limits` does. Takes effect for the next request; recent admissions of a route that
+    /// stays limited still count.
+    pub fn set_rate_limits(&self, limits: RateLimits) {
+        self.throttle.set_limits(limits);
+    }
+
+    /// The per-route rate limits in force.
+    pub fn rate_limits(&self) -> RateLimits {
+        self.throttle.limits()
     }
 
     /// Stops accepting connections, lets in-flight requests finish (up to a few seconds) and waits for

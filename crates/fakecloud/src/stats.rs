@@ -8,7 +8,8 @@ use serde::Serialize;
 /// Counters for one route.
 #[derive(Debug, Default, Clone, Serialize)]
 pub(crate) struct RouteCounter {
-    /// Requests that reached the route (including those a fault then broke).
+    /// Every request that reached the route: also those a rate limit then refused (counted again under
+    /// [`StatsSnapshot::throttled`]) and those a fault then broke.
     pub(crate) requests: u64,
     /// File-part bytes received (upload routes; 0 elsewhere).
     pub(crate) bytes: u64,
@@ -21,6 +22,14 @@ pub(crate) struct BlockCounter {
     pub(crate) mkblk: u64,
     /// `bput` requests for this block.
     pub(crate) bput: u64,
+}
+
+/// 123pan-specific counters.
+#[derive(Debug, Default, Clone, Serialize)]
+pub(crate) struct Pan123Counters {
+    /// Authenticated requests made with a token that the 3-token cap had retired (answered code 401
+    /// `tokens number has exceeded the limit`); 0 means nobody was logged out by someone else's login.
+    pub(crate) retired_token_uses: u64,
 }
 
 /// 6pan-specific counters.
@@ -36,10 +45,15 @@ pub(crate) struct Pan6Counters {
 pub(crate) struct StatsSnapshot {
     /// Per route name (e.g. `"123pan/slice"`).
     pub(crate) routes: BTreeMap<String, RouteCounter>,
+    /// Per route name: requests refused by the route's rate limit (only routes with refusals appear).
+    pub(crate) throttled: BTreeMap<String, u64>,
     /// 123pan: per upload id, per slice number: how many slice requests named that slice.
     pub(crate) slices: BTreeMap<String, BTreeMap<u32, u64>>,
     /// WCS: per `UploadBatch`, per 0-based block order: the requests that named that block.
     pub(crate) wcs_blocks: BTreeMap<String, BTreeMap<u32, BlockCounter>>,
+    /// 123pan counters.
+    #[serde(rename = "123pan")]
+    pub(crate) pan123: Pan123Counters,
     /// 6pan counters.
     #[serde(rename = "6pan")]
     pub(crate) pan6: Pan6Counters,
@@ -71,6 +85,12 @@ impl Stats {
         self.with(|s| s.routes.entry(route.to_owned()).or_default().requests += 1);
     }
 
+    /// Counts one request to `route` refused by its rate limit (it was already counted by
+    /// [`Stats::request`]).
+    pub(crate) fn throttled(&self, route: &str) {
+        self.with(|s| *s.throttled.entry(route.to_owned()).or_default() += 1);
+    }
+
     /// Adds received payload bytes to `route`.
     pub(crate) fn bytes(&self, route: &str, n: u64) {
         self.with(|s| s.routes.entry(route.to_owned()).or_default().bytes += n);
@@ -90,6 +110,11 @@ impl Stats {
                 BlockRequest::Bput => counter.bput += 1,
             }
         });
+    }
+
+    /// Counts one 123pan request made with a token retired by the 3-token cap.
+    pub(crate) fn retired_token_use(&self) {
+        self.with(|s| s.pan123.retired_token_uses += 1);
     }
 
     /// Counts one 6pan request made with a superseded session token.

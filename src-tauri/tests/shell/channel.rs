@@ -47,7 +47,7 @@ fn a_subscriber_sees_a_snapshot_rows_and_the_finished_batch() {
     tauri::async_runtime::block_on(shell.state().hub.subscribe(channel)).unwrap();
     assert_eq!(*messages.lock().unwrap(), [json!({"kind": "snapshot", "tasks": []})]);
 
-    let file = shell.file("one.bin", 200_000);
+    let file = shell.file("one.bin", 1_200_000);
     shell.ok(
         "queue_add_paths",
         json!({"paths": [file.clone()], "profileId": null, "remoteDir": "/c"}),
@@ -71,7 +71,7 @@ fn a_subscriber_sees_a_snapshot_rows_and_the_finished_batch() {
     let batch = seen.iter().find(|m| m["kind"] == "batch_finished").unwrap();
     assert_eq!(
         batch,
-        &json!({"kind": "batch_finished", "uploaded": 0, "instant": 1, "failed": 0, "bytesSaved": 200_000})
+        &json!({"kind": "batch_finished", "uploaded": 0, "instant": 1, "failed": 0, "bytesSaved": 1_200_000})
     );
 }
 

@@ -41,7 +41,7 @@ fn the_sandbox_takes_an_upload_and_then_an_instant_one() {
     );
     assert_eq!(shell.ok("profile_test", json!({"id": profile["id"]}))["ok"], true);
 
-    let file = shell.file("photo.jpg", 300_000);
+    let file = shell.file("photo.jpg", 1_300_000);
     let report = shell.ok(
         "queue_add_paths",
         json!({"paths": [file, "/no/such/file"], "profileId": null, "remoteDir": "/demo"}),

@@ -108,8 +108,8 @@ fn no_secret_reaches_the_data_dir_the_log_or_the_page() {
     let good = save(&shell, "123pan", "Audit", &cloud.pan123_url(), Some("audit-client"), CLIENT_SECRET);
     let report = shell.ok("profile_test", json!({"id": good["id"]}));
     assert_eq!(report["ok"], true, "{report}");
-    assert_eq!(upload(&shell, &good, "a.bin", 300_000)["state"], "done");
-    assert_eq!(upload(&shell, &good, "a-again.bin", 300_000)["state"], "instant");
+    assert_eq!(upload(&shell, &good, "a.bin", 1_300_000)["state"], "done");
+    assert_eq!(upload(&shell, &good, "a-again.bin", 1_300_000)["state"], "instant");
 
     // 123pan with a wrong secret: the test and an upload fail, and say why.
     let wrong = save(

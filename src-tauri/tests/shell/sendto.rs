@@ -25,8 +25,8 @@ fn a_burst_waits_for_the_ui_and_goes_where_the_sheet_says() {
     let shell = Shell::start();
     let profile = shell.ok("sandbox_start", json!({}));
     let inbox = shell.start_sendto();
-    let a = shell.file("sent/a.bin", 70_000);
-    let b = shell.file("sent/b.bin", 30_000);
+    let a = shell.file("sent/a.bin", 1_100_000);
+    let b = shell.file("sent/b.bin", 1_060_000);
     let folder = PathBuf::from(&a).parent().unwrap().to_path_buf();
     // One process per file, as some file managers do, plus repeats and a folder holding both files.
     inbox.push(vec![PathBuf::from(&a)]);
@@ -44,7 +44,7 @@ fn a_burst_waits_for_the_ui_and_goes_where_the_sheet_says() {
     assert_eq!(batches.as_array().unwrap().len(), 1, "one burst is one batch: {batches}");
     let batch = &batches[0];
     assert_eq!(batch["files"], 2, "{batch}");
-    assert_eq!(batch["bytes"], 100_000);
+    assert_eq!(batch["bytes"], 2_160_000);
     // Canonical and de-duplicated; the missing path stays, so the sheet can say why it will not go.
     let canonical = |p: &str| std::fs::canonicalize(p).unwrap().display().to_string();
     assert_eq!(batch["paths"], json!([canonical(&a), canonical(&b), "/no/such/file"]), "{batch}");

@@ -204,16 +204,37 @@ impl Audit {
         self.seen.push((format!("{label}: stderr"), out.stderr.clone()));
     }
 
-    /// Every file the CLI may have written: its data dir, HOME and the XDG dirs (not the cloud's own).
+    /// Every file the CLI may have written: its data dir, HOME and the XDG dirs (not the cloud's own), but
+    /// the token files of `--token-cache file` (see [`Audit::token_files`]).
     fn files_left(&self) -> Vec<(String, Vec<u8>)> {
         let mut out = Vec::new();
         for dir in ["home", "data", "config", "cache", "state", "queue"] {
-            for entry in walk(&self.path(dir)) {
+            for entry in walk(&self.path(dir)).into_iter().filter(|p| !is_token_file(p)) {
                 let bytes = std::fs::read(&entry).unwrap_or_default();
                 out.push((entry.display().to_string(), bytes));
             }
         }
         out
+    }
+
+    /// The files `--token-cache file` wrote, checked: readable by the user alone, and holding the access
+    /// token's record and nothing else a needle finds (no clientSecret, no password).
+    fn token_files(&self) -> Vec<PathBuf> {
+        let files: Vec<PathBuf> = walk(&self.path("data")).into_iter().filter(|p| is_token_file(p)).collect();
+        for file in &files {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(file).expect("stat").permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{}", file.display());
+            }
+            let bytes = std::fs::read(file).expect("read");
+            assert!(contains(&bytes, "accessToken"), "{}", file.display());
+            for (what, value) in self.needles.iter().filter(|(what, _)| what != "a JWT-shaped token") {
+                assert!(!contains(&bytes, value), "{what} in {}", file.display());
+            }
+        }
+        files
     }
 
     fn assert_clean(&self) {
@@ -233,6 +254,11 @@ impl Audit {
         }
         assert!(hits.is_empty(), "secrets found:\n{}", hits.join("\n"));
     }
+}
+
+/// A token file of `--token-cache file`: the one place a minted token may be, by the user's choice.
+fn is_token_file(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "token") && path.parent().is_some_and(|d| d.ends_with("tokens"))
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -412,6 +438,30 @@ async fn no_secret_leaves_the_keyring_or_the_wire() {
         .expect("wait");
     audit.keep_output("panic", &out);
     assert!(stderr(&out).contains("panicked"), "the run did crash: {}", stderr(&out));
+
+    // 7. The token kept in a file, as the user may ask for on a machine without a keyring: the second run
+    // uses the first one's token.
+    for label in ["token file (first)", "token file (second)"] {
+        let out = audit
+            .run(
+                label,
+                &[
+                    "upload",
+                    "--token-cache",
+                    "file",
+                    "--endpoint",
+                    &endpoint123,
+                    "--to",
+                    "/audit",
+                    &small,
+                ],
+                &env123,
+            )
+            .await;
+        assert_eq!(out.status.code(), Some(0), "{label}: {}", stderr(&out));
+    }
+    let kept = audit.token_files();
+    assert_eq!(kept.len(), 1, "one token file: {kept:?}");
 
     // Every access token the cloud issued, known by value.
     for token in issued_123pan_tokens(&audit.path("cloud")) {

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::provider::registry::{self, ConnectOptions, ConnectRequest, Credentials};
 use crate::provider::{CloudProvider, RemoteTarget};
 use crate::secret::secret;
+use crate::secrets::SharedTokens;
 use crate::store::Profile;
 
 /// A connected profile.
@@ -39,17 +40,20 @@ impl Connection {
 pub(super) async fn open(inner: &Arc<Inner>, profile: &Profile) -> Result<Connection> {
     let factory = registry::factory(profile.provider);
     let info = factory.info();
-    let request = |endpoint, credentials| ConnectRequest {
+    let request = |endpoint, credentials, tokens| ConnectRequest {
         http: inner.http.clone(),
         endpoint,
         credentials,
-        options: ConnectOptions::APP,
+        tokens,
+        options: ConnectOptions::STANDARD,
     };
     if profile.endpoint == SANDBOX_ENDPOINT {
         let endpoint = sandbox_endpoint(inner, profile)?;
         let credentials = factory.sandbox_credentials(&inner.http, &endpoint).await?;
+        // The sandbox runs inside this process, on a new port each time: its tokens stay here too.
+        let tokens = SharedTokens::in_process();
         return Ok(Connection {
-            provider: factory.connect(request(endpoint, credentials)).await?,
+            provider: factory.connect(request(endpoint, credentials, tokens)).await?,
             sandbox: true,
             saved_secret: None,
         });
@@ -70,7 +74,7 @@ pub(super) async fn open(inner: &Arc<Inner>, profile: &Profile) -> Result<Connec
         }
     }
     Ok(Connection {
-        provider: factory.connect(request(endpoint, credentials)).await?,
+        provider: factory.connect(request(endpoint, credentials, inner.tokens.clone())).await?,
         sandbox: false,
         saved_secret: Some(stored),
     })

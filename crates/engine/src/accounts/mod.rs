@@ -24,7 +24,7 @@ use self::connect::Connection;
 use crate::error::{Error, Result};
 use crate::provider::CloudProvider;
 use crate::queue::ProviderSource;
-use crate::secrets::{SecretKey, SecretStore};
+use crate::secrets::{SecretKey, SecretStore, SharedTokens};
 use crate::store::{Profile, Store};
 
 /// The endpoint a profile of the built-in sandbox cloud carries instead of a URL.
@@ -53,6 +53,8 @@ pub struct Accounts {
 struct Inner {
     store: Arc<Store>,
     secrets: Arc<dyn SecretStore>,
+    /// Where the access tokens clouds mint are kept: beside the secrets, for every process of the user.
+    tokens: SharedTokens,
     http: reqwest::Client,
     /// The running sandbox's base URL (`http://127.0.0.1:PORT`), if one runs.
     sandbox_url: RwLock<Option<Url>>,
@@ -76,6 +78,7 @@ impl Accounts {
         Self {
             inner: Arc::new(Inner {
                 store,
+                tokens: SharedTokens::for_user(Arc::clone(&secrets)),
                 secrets,
                 http,
                 sandbox_url: RwLock::new(None),

@@ -1,11 +1,15 @@
 //! The shared HTTP machinery: one client, bounded retries with backoff and jitter, capped response bodies,
 //! and the global upload byte rate.
 
+mod pace;
 mod rate;
 mod retry;
+mod secure_hosts;
 
+pub use pace::{PROBE_AFTER, Pace, PaceRule};
 pub use rate::ByteRate;
 pub use retry::{RetryPolicy, retry};
+pub use secure_hosts::{PROBE_TIMEOUT, prefer_https};
 
 use std::time::Duration;
 

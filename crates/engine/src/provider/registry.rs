@@ -19,6 +19,7 @@ use super::pan6::factory::{PAN6_V1, PAN6_V2};
 use super::pan123::factory::PAN123;
 use crate::error::{Error, Result};
 use crate::http::RetryPolicy;
+use crate::secrets::SharedTokens;
 use crate::store::ProviderKind;
 
 /// Every registered cloud, in the order the apps list them.
@@ -49,6 +50,9 @@ pub struct ProviderInfo {
     pub sandbox_path: &'static str,
     /// What an account needs, in the order a form asks for it. Exactly one field is secret.
     pub fields: &'static [CredentialField],
+    /// Whether the credentials are exchanged for an access token that every process of the account must
+    /// share ([`ConnectRequest::tokens`]): the cloud caps how many are live at once.
+    pub shares_tokens: bool,
 }
 
 impl ProviderInfo {
@@ -97,17 +101,15 @@ pub struct ConnectOptions {
 }
 
 impl ConnectOptions {
-    /// The command line: small files in one request, one round trip instead of three (`--single-step-max`
-    /// changes it).
-    pub const CLI: Self = Self {
+    /// The app and the command line alike: files up to 1 MiB go to 123pan in one request.
+    ///
+    /// The single-step upload is also an instant upload where the cloud already holds the bytes (its `fileID`
+    /// comes back "当123云盘已有该文件", seed 004), so `create` does not recognise more files than it does. A
+    /// small file costs one request that way against three through `create` (create, slice, upload_complete,
+    /// each paced), and at most 1 MiB travels that an instant upload would have saved
+    /// (`docs/benchmarks.md`, "Small files"). `pandrop-cli --single-step-max` changes it.
+    pub const STANDARD: Self = Self {
         single_step_max: 1024 * 1024,
-        retry: RetryPolicy::STANDARD,
-    };
-
-    /// The app: every file goes through `create`, the only step that recognises bytes the cloud already holds,
-    /// so a user sees 秒传 wherever the cloud has the file.
-    pub const APP: Self = Self {
-        single_step_max: 0,
         retry: RetryPolicy::STANDARD,
     };
 }
@@ -120,6 +122,8 @@ pub struct ConnectRequest {
     pub endpoint: Url,
     /// The account's credentials.
     pub credentials: Credentials,
+    /// Where tokens the cloud mints for the account are kept, so every process of the account uses one.
+    pub tokens: SharedTokens,
     /// Frontend knobs.
     pub options: ConnectOptions,
 }

@@ -1,14 +1,19 @@
 //! Where credentials live: the OS keyring (Secret Service on Linux, Keychain on macOS, Credential Manager on
-//! Windows), or memory in tests. Never a file, SQLite, logs or arguments.
+//! Windows), or memory in tests. Never SQLite, logs or arguments.
 //!
 //! When no keyring is reachable the store says so plainly ([`crate::Error::Keyring`]); it does not fall back
-//! to writing secrets to disk.
+//! to writing secrets to disk. The one file a user may choose instead is for access tokens a cloud mints
+//! ([`TokenFiles`]), which [`SharedTokens`] shares between processes.
 
 mod keyring_store;
 mod memory;
+mod shared_tokens;
+mod token_files;
 
 pub use keyring_store::KeyringStore;
 pub use memory::MemoryStore;
+pub use shared_tokens::{MintLock, SharedTokens, user_lock_dir};
+pub use token_files::TokenFiles;
 
 use secrecy::SecretString;
 
@@ -31,6 +36,12 @@ impl SecretKey {
     pub fn account(&self) -> &str {
         &self.0
     }
+}
+
+/// A short, stable digest of `text` (hex of the first 16 bytes of its SHA-256): names files after keys
+/// without showing what the keys hold.
+pub(crate) fn digest(text: &str) -> String {
+    hex::encode(&openssl::sha::sha256(text.as_bytes())[..16])
 }
 
 /// A place that keeps secrets.

@@ -18,6 +18,12 @@ pub(crate) const CODE_VERIFYING: i64 = 20103;
 pub(crate) const MSG_VERIFYING: &str = "文件正在校验中,请间隔1秒后再试";
 /// Message of [`CODE_UNAUTHORIZED`].
 pub(crate) const MSG_TOKEN_INVALID: &str = "access_token无效";
+/// Message of [`CODE_UNAUTHORIZED`] for a token that the 3-token cap retired (documented in the FAQ).
+pub(crate) const MSG_TOKENS_EXCEEDED: &str = "tokens number has exceeded the limit";
+/// Body `code` of a request refused by a rate limit.
+pub(crate) const CODE_TOO_MANY_REQUESTS: i64 = 429;
+/// Message that goes with [`CODE_TOO_MANY_REQUESTS`].
+pub(crate) const MSG_TOO_MANY_REQUESTS: &str = "请求太频繁";
 
 #[derive(Serialize)]
 struct Envelope<T> {
@@ -57,6 +63,12 @@ pub(crate) enum ApiError {
     /// server uses both and a client must treat either one as "refresh the token". (Wrong credentials at
     /// the token endpoint are a business answer instead: HTTP 200 with body code 401.)
     Unauthorized,
+    /// A token that was valid but was retired because its clientID got a 4th one (the 3-token cap).
+    ///
+    /// Answered like [`ApiError::Unauthorized`] (HTTP 401, body `code` 401) but with the message the
+    /// service documents for this case, `tokens number has exceeded the limit`, so that a client can tell
+    /// "someone else logged in with these credentials" from an expired token.
+    TokenRetired,
     /// An envelope error answered with HTTP 200 (the normal 123pan style).
     Code {
         /// Body `code`.
@@ -94,6 +106,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
             Self::Unauthorized => envelope(StatusCode::UNAUTHORIZED, CODE_UNAUTHORIZED, MSG_TOKEN_INVALID, Value::Null),
+            Self::TokenRetired => envelope(StatusCode::UNAUTHORIZED, CODE_UNAUTHORIZED, MSG_TOKENS_EXCEEDED, Value::Null),
             Self::Code { code, message } => envelope(StatusCode::OK, code, &message, Value::Null),
             Self::Internal(e) => {
                 tracing::error!(error = %e, "internal error while handling a 123pan request");

@@ -20,6 +20,21 @@
 //! wrong `Platform` header is HTTP 200 with `code` 1. JSON POST bodies must be sent as
 //! `Content-Type: application/json`.
 //!
+//! Behaviour the documents describe (§2.2, §6.1, §6.3):
+//! * **Rate limits.** A route may be given a limit of N requests per second ([`crate::Config::rate_limits`],
+//!   `--qps ROUTE=N`, `PUT /_admin/rate-limits`, [`crate::RunningCloud::set_rate_limits`]); by default no
+//!   route is limited. A request over the limit is answered HTTP 200 with `code` 429 `请求太频繁` and is not
+//!   handled. The limit is checked before authentication, as a sliding one-second window of admitted
+//!   requests (see [`crate::throttle`]: a client pacing at exactly N/s with jitter will be refused, so
+//!   clients must stay below the limit). Refusals are counted per route under `throttled` in the stats. The
+//!   documents publish no limits for the V2 upload routes and their table changes over time, so no
+//!   numbers are built in.
+//! * **3-token cap.** A clientID has at most 3 live tokens; issuing a 4th retires the oldest at once. A
+//!   retired token, until it would have expired, is answered HTTP 401 with `code` 401 and the message
+//!   `tokens number has exceeded the limit` (the documents' message for "too many logins"; an unknown or
+//!   expired token keeps `access_token无效`), and each such use is counted as `123pan.retired_token_uses`
+//!   in the stats, so a test can check that nobody was logged out by a fresh login.
+//!
 //! Decisions where the documents are silent:
 //! * `duplicate` absent or 0 and a same-named file exists → code 1 `当前目录有重名文件` (also for instant
 //!   reuse); 1 → the new file is named `name(1).ext`, `name(2).ext`, …; 2 → the old entry is removed and the
@@ -53,11 +68,11 @@ use rusqlite::Connection;
 
 use crate::config::Pan123Config;
 use crate::error::FakeCloudError;
-use crate::faults::{self, FaultCode, FaultPlan, ProviderFaults, RouteGuard};
+use crate::faults::{self, FaultCode, GuardShared, ProviderFaults, RouteGuard};
 use crate::listing::AdminFile;
 use crate::stats::Stats;
 use crate::store::Store;
-use envelope::{ApiError, CODE_VERIFYING, MSG_VERIFYING};
+use envelope::{ApiError, CODE_TOO_MANY_REQUESTS, CODE_VERIFYING, MSG_TOO_MANY_REQUESTS, MSG_VERIFYING};
 
 /// Route names used by the stats and the fault plans.
 pub const ROUTES: &[&str] = &[
@@ -179,13 +194,21 @@ impl ProviderFaults for Pan123 {
             ApiError::Unauthorized.into_response()
         })
     }
+
+    fn too_many_requests(&self) -> Response {
+        ApiError::Code {
+            code: CODE_TOO_MANY_REQUESTS,
+            message: MSG_TOO_MANY_REQUESTS.to_owned(),
+        }
+        .into_response()
+    }
 }
 
 /// The `/123pan` router: every route behind its fault/stats guard, all but the token route behind auth.
-pub(crate) fn router(p: Arc<Pan123>, faults: Arc<FaultPlan>, stats: Arc<Stats>) -> Router {
+pub(crate) fn router(p: Arc<Pan123>, shared: &GuardShared) -> Router {
     let provider: Arc<dyn ProviderFaults> = p.clone();
     let guarded = |name: &'static str, route: MethodRouter<Arc<Pan123>>| {
-        let guard = RouteGuard::new(name, Arc::clone(&faults), Arc::clone(&stats), Arc::clone(&provider));
+        let guard = RouteGuard::new(name, shared, Arc::clone(&provider));
         route.layer(from_fn_with_state(guard, faults::guard))
     };
     let authed = |route: MethodRouter<Arc<Pan123>>| route.layer(from_fn_with_state(Arc::clone(&p), auth::require_auth));

@@ -26,6 +26,8 @@
 //! * `createDirectory` answers an existing folder as is (`mkdir -p`).
 //! * A hash hit is detected by the etag alone (no size is sent); the content must be stored by WCS.
 //! * File objects carry `ext` as the dotted lower-case extension (seed 002 shows `""`; do not rely on it).
+//! * A request refused by a rate limit (none by default, see [`crate::throttle`]) gets HTTP 429 with the
+//!   error envelope of its API version, `status` 429 and code `TOO_MANY_REQUESTS`.
 
 mod auth;
 mod callback;
@@ -54,7 +56,7 @@ use serde_json::Value;
 
 use crate::config::Pan6Config;
 use crate::error::FakeCloudError;
-use crate::faults::{self, FaultCode, FaultPlan, ProviderFaults, RouteGuard};
+use crate::faults::{self, FaultCode, GuardShared, ProviderFaults, RouteGuard};
 use crate::listing::AdminFile;
 use crate::stats::Stats;
 use crate::store::Store;
@@ -170,6 +172,11 @@ impl ProviderFaults for Pan6Faults {
             ))
         })
     }
+
+    fn too_many_requests(&self) -> Response {
+        // The 6pan documents name no rate-limit answer: HTTP 429 in the error envelope of both API versions.
+        error_body(StatusCode::TOO_MANY_REQUESTS, 429, "TOO_MANY_REQUESTS", "too many requests")
+    }
 }
 
 async fn not_found() -> Response {
@@ -177,11 +184,11 @@ async fn not_found() -> Response {
 }
 
 /// The `/6pan` router.
-pub(crate) fn router(p: Arc<Pan6>, faults: Arc<FaultPlan>, stats: Arc<Stats>) -> Router {
+pub(crate) fn router(p: Arc<Pan6>, shared: &GuardShared) -> Router {
     let providers = [Api::V1, Api::V2].map(|api| -> Arc<dyn ProviderFaults> { Arc::new(Pan6Faults { p: Arc::clone(&p), api }) });
     let guarded = |name: &'static str, api: Api, route: MethodRouter<Arc<Pan6>>| {
         let provider = Arc::clone(&providers[usize::from(api == Api::V2)]);
-        let guard = RouteGuard::new(name, Arc::clone(&faults), Arc::clone(&stats), provider);
+        let guard = RouteGuard::new(name, shared, provider);
         route.layer(from_fn_with_state(guard, faults::guard))
     };
     let v1 =

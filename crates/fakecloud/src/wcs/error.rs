@@ -13,6 +13,8 @@ pub(crate) const BAD_REQUEST: u16 = 400;
 pub(crate) const UNAUTHORIZED: u16 = 401;
 /// The key exists and the policy does not allow overwriting.
 pub(crate) const EXISTS: u16 = 406;
+/// A rate limit refused the request (see [`crate::throttle`]).
+pub(crate) const TOO_MANY_REQUESTS: u16 = 429;
 /// Block assembly failed at mkfile.
 pub(crate) const ASSEMBLY_FAILED: u16 = 412;
 /// Stored, but the callback failed.

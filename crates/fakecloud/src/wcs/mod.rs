@@ -29,6 +29,9 @@
 //!   a JSON object plus `key` and `hash`; form: URL-safe base64 of the expanded `k=v&…`), else
 //!   `{"hash", "key"}`. `returnUrl` is not supported (ignored).
 //! * a repeated mkfile with the same ctxs after success stores nothing new and answers again.
+//!
+//! A request refused by a rate limit (none by default, see [`crate::throttle`]) gets HTTP 429
+//! `{"code": 429, "message": "too many requests"}`; the WCS documents name no such answer.
 
 mod blocks;
 mod callback;
@@ -53,11 +56,11 @@ use futures::future::BoxFuture;
 
 use crate::config::Pan6Config;
 use crate::error::FakeCloudError;
-use crate::faults::{self, FaultCode, FaultPlan, ProviderFaults, RouteGuard};
+use crate::faults::{self, FaultCode, GuardShared, ProviderFaults, RouteGuard};
 use crate::stats::Stats;
 use crate::store::Store;
 use callback::{CallbackAnswer, UploadFacts};
-use error::{NO_BUCKET, RETRY, UNAUTHORIZED, WcsError, error_response};
+use error::{NO_BUCKET, RETRY, TOO_MANY_REQUESTS, UNAUTHORIZED, WcsError, error_response};
 use token::{Keys, Policy};
 
 /// Route names used by the stats and the fault plans.
@@ -222,6 +225,12 @@ impl ProviderFaults for Wcs {
     fn expire_token<'a>(&'a self, _headers: &'a HeaderMap) -> BoxFuture<'a, Response> {
         Box::pin(async { error_response(UNAUTHORIZED, "token is expired") })
     }
+
+    fn too_many_requests(&self) -> Response {
+        // The WCS documents name no rate-limit answer; HTTP 429 in the usual `{code, message}` shape is what
+        // a generic HTTP client recognises.
+        error_response(TOO_MANY_REQUESTS, "too many requests")
+    }
 }
 
 async fn with_request_id(mut resp: Response) -> Response {
@@ -238,10 +247,10 @@ async fn not_found() -> Response {
 }
 
 /// The `/wcs` router.
-pub(crate) fn router(w: Arc<Wcs>, faults: Arc<FaultPlan>, stats: Arc<Stats>) -> Router {
+pub(crate) fn router(w: Arc<Wcs>, shared: &GuardShared) -> Router {
     let provider: Arc<dyn ProviderFaults> = w.clone();
     let guarded = |name: &'static str, route: MethodRouter<Arc<Wcs>>| {
-        let guard = RouteGuard::new(name, Arc::clone(&faults), Arc::clone(&stats), Arc::clone(&provider));
+        let guard = RouteGuard::new(name, shared, Arc::clone(&provider));
         route.layer(from_fn_with_state(guard, faults::guard))
     };
     Router::new()

@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::harness::{CLIENT_ID, CLIENT_SECRET, Harness};
+use crate::harness::{CLIENT_ID, CLIENT_SECRET, Harness, bytes};
 
 #[tokio::test]
 async fn token_shape_and_lifetime() {
@@ -26,17 +26,51 @@ async fn token_shape_and_lifetime() {
 
 #[tokio::test]
 async fn a_fourth_token_retires_the_oldest() {
-    let h = Harness::start().await;
+    let mut h = Harness::start().await;
     let mut tokens = Vec::new();
     for _ in 0..4 {
         tokens.push(h.token().await);
     }
-    let first = h.get("/upload/v2/file/domain", &tokens[0]).await;
+    assert_eq!(h.stats().await["123pan"]["retired_token_uses"], 0);
+    // The retired token gets the documented "too many logins" message, not the generic one.
+    let first = h.create(&tokens[0], 0, "a.bin", &bytes(10, 1), json!({})).await;
     assert_eq!(first.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(first.err(401), "access_token无效");
-    for t in &tokens[1..] {
+    assert_eq!(first.err(401), "tokens number has exceeded the limit");
+    assert!(first.body["x-traceID"].is_string());
+    for (i, t) in tokens[1..].iter().enumerate() {
+        h.create(t, 0, &format!("b{i}.bin"), &bytes(10, 2), json!({})).await.ok();
         h.get("/upload/v2/file/domain", t).await.ok();
     }
+    assert_eq!(h.stats().await["123pan"]["retired_token_uses"], 1);
+    // Unknown tokens keep the generic answer and are not counted.
+    let unknown = h.create("never-issued", 0, "c.bin", &bytes(10, 3), json!({})).await;
+    assert_eq!(unknown.err(401), "access_token无效");
+    assert_eq!(h.stats().await["123pan"]["retired_token_uses"], 1);
+
+    // A restart remembers which token was retired.
+    h.restart().await;
+    let first = h.get("/upload/v2/file/domain", &tokens[0]).await;
+    assert_eq!(first.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(first.err(401), "tokens number has exceeded the limit");
+    h.get("/upload/v2/file/domain", &tokens[3]).await.ok();
+}
+
+#[tokio::test]
+async fn a_retired_token_answers_the_generic_401_once_it_would_have_expired() {
+    let h = Harness::start_with(|c| c.token_lifetime = Duration::from_secs(2)).await;
+    let mut tokens = Vec::new();
+    for _ in 0..4 {
+        tokens.push(h.token().await);
+    }
+    assert_eq!(
+        h.get("/upload/v2/file/domain", &tokens[0]).await.err(401),
+        "tokens number has exceeded the limit"
+    );
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    let a = h.get("/upload/v2/file/domain", &tokens[0]).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(a.err(401), "access_token无效");
+    assert_eq!(h.stats().await["123pan"]["retired_token_uses"], 1);
 }
 
 #[tokio::test]

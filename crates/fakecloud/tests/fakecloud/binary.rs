@@ -148,3 +148,83 @@ async fn binary_takes_the_6pan_and_wcs_flags() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[tokio::test]
+async fn binary_takes_qps_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pandrop-fakecloud"))
+        .args(["--addr", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .args([
+            "--qps",
+            "123pan/access_token=1",
+            "--qps",
+            "123pan/mkdir=2",
+            "--qps",
+            "123pan/list=3",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let first = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let base = first.trim_end().strip_prefix("listening ").unwrap().to_owned();
+    let http = reqwest::Client::new();
+    let limits: Value = http
+        .get(format!("{base}/_admin/rate-limits"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(limits, json!({ "123pan/access_token": 1, "123pan/list": 3, "123pan/mkdir": 2 }));
+    let mut codes = Vec::new();
+    for _ in 0..2 {
+        let token: Value = http
+            .post(format!("{base}/123pan/api/v1/access_token"))
+            .header("Platform", "open_platform")
+            .json(&json!({ "clientID": "demo", "clientSecret": "demo-secret" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        codes.push(token["code"].clone());
+    }
+    assert_eq!(codes, [json!(0), json!(429)]);
+
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn binary_refuses_bad_qps_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, expected) in [
+        ("123pan/nope=2", "unknown route \"123pan/nope\""),
+        ("123pan/create=0", "at least 1"),
+        ("123pan/create", "ROUTE=N"),
+        ("123pan/create=x", "ROUTE=N"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_pandrop-fakecloud"))
+            .args(["--addr", "127.0.0.1:0", "--data"])
+            .arg(dir.path())
+            .args(["--qps", flag])
+            .stdout(Stdio::null())
+            .output()
+            .unwrap();
+        // clap's usage error.
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--qps") && stderr.contains(expected), "{flag}: {stderr}");
+    }
+}

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use openssl::hash::{MessageDigest, hash};
-use pandrop_fakecloud::{Config, Pan123Config, RunningCloud, serve};
+use pandrop_fakecloud::{Config, Pan123Config, RateLimits, RunningCloud, serve};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
@@ -27,6 +27,8 @@ pub(crate) struct Harness {
     pub(crate) cloud: Option<RunningCloud>,
     pub(crate) dir: TempDir,
     pub(crate) config: Pan123Config,
+    /// The rate limits the server starts with (also after a restart).
+    pub(crate) rate_limits: RateLimits,
     pub(crate) http: reqwest::Client,
     pub(crate) base: String,
 }
@@ -72,6 +74,15 @@ impl Harness {
     }
 
     pub(crate) async fn start_with(tweak: impl FnOnce(&mut Pan123Config)) -> Self {
+        Self::launch(tweak, RateLimits::new()).await
+    }
+
+    /// A server that starts with these rate limits.
+    pub(crate) async fn start_limited(rate_limits: RateLimits) -> Self {
+        Self::launch(|_| {}, rate_limits).await
+    }
+
+    async fn launch(tweak: impl FnOnce(&mut Pan123Config), rate_limits: RateLimits) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Pan123Config {
             slice_size: TEST_SLICE,
@@ -84,6 +95,7 @@ impl Harness {
                 data_dir: dir.path().to_owned(),
                 pan123: config.clone(),
                 pan6: Default::default(),
+                rate_limits: rate_limits.clone(),
             },
         )
         .await
@@ -94,9 +106,14 @@ impl Harness {
             cloud: Some(cloud),
             dir,
             config,
+            rate_limits,
             http,
             base,
         }
+    }
+
+    pub(crate) fn cloud(&self) -> &RunningCloud {
+        self.cloud.as_ref().unwrap()
     }
 
     /// Stops the server and starts a new one on the same data dir (on a new port).
@@ -108,6 +125,7 @@ impl Harness {
             data_dir: self.dir.path().to_owned(),
             pan123: self.config.clone(),
             pan6: Default::default(),
+            rate_limits: self.rate_limits.clone(),
         };
         let cloud = serve("127.0.0.1:0".parse().unwrap(), config).await.unwrap();
         self.base = cloud.base_url();
@@ -263,6 +281,22 @@ impl Harness {
             .send()
             .await
             .unwrap()
+    }
+
+    /// `PUT /_admin/rate-limits` with this body.
+    pub(crate) async fn put_rate_limits(&self, limits: Value) -> reqwest::Response {
+        self.http
+            .put(format!("{}/_admin/rate-limits", self.base))
+            .json(&limits)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET /_admin/rate-limits`.
+    pub(crate) async fn rate_limits(&self) -> Value {
+        let resp = self.http.get(format!("{}/_admin/rate-limits", self.base)).send().await.unwrap();
+        resp.json().await.unwrap()
     }
 
     /// Lists a folder (one page).

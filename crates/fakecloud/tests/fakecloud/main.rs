@@ -10,6 +10,7 @@ mod pan6_auth;
 mod pan6_files;
 mod pan6_offline;
 mod pan6_restart;
+mod rate_limits;
 mod restart;
 mod single;
 mod sixpan;

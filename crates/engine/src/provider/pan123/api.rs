@@ -98,6 +98,15 @@ fn error_for(code: i64, message: String) -> Error {
     }
 }
 
+/// Whether an error says "too frequent": code 429, or a load-shedding code 1 (spec §6.1).
+pub(crate) fn is_too_frequent(err: &Error) -> bool {
+    match err {
+        Error::RateLimited { .. } => true,
+        Error::Api { code, retryable, .. } => *retryable && code.parse() == Ok(CODE_GENERIC),
+        _ => false,
+    }
+}
+
 /// Whether an error is the "still verifying" answer of `upload_complete`.
 pub(crate) fn is_verifying(err: &Error) -> bool {
     matches!(err, Error::Api { code, .. } if code.parse() == Ok(CODE_VERIFYING))

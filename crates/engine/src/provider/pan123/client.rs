@@ -1,10 +1,12 @@
-//! Low-level 123pan calls: each one authorised, retried on transient failures, and refreshed once on 401.
+//! Low-level 123pan calls: each one authorised, paced per endpoint, retried on transient failures, and
+//! refreshed once on 401.
 
 use chrono::{DateTime, Utc};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, RequestBuilder};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 use url::Url;
 
 use super::PROVIDER;
@@ -12,15 +14,20 @@ use super::api::{
     self, CompleteReply, CompleteRequest, CreateReply, CreateRequest, ListReply, MkdirReply, MkdirRequest, TOO_MANY_TOKENS, TokenReply,
     TokenRequest,
 };
-use super::auth::{self, IssuedToken, TokenCache};
+use super::auth::{self, IssuedToken, TokenSource};
+use super::pacing::{self, Paces};
 use crate::error::{Error, Result, shown};
-use crate::http::{self, RetryPolicy};
+use crate::http::{self, Pace, RetryPolicy};
 use crate::provider::PartBody;
+use crate::secrets::SharedTokens;
 
 /// Every request carries this header (spec §2.1).
 const PLATFORM: (&str, &str) = ("Platform", "open_platform");
 /// Largest page the listing accepts (spec §5.2).
 const LIST_LIMIT: u32 = 100;
+/// "Too frequent" answers one call waits out at its endpoint's (slowed) pace before the generic backoff
+/// takes over.
+const MAX_THROTTLED: u32 = 8;
 
 /// The 123pan open API as seen from one account.
 pub(super) struct Api {
@@ -28,7 +35,8 @@ pub(super) struct Api {
     base: Url,
     client_id: String,
     client_secret: SecretString,
-    tokens: TokenCache,
+    tokens: TokenSource,
+    paces: Arc<Paces>,
     retry: RetryPolicy,
 }
 
@@ -43,21 +51,38 @@ pub(super) struct SingleCreate<'a> {
 }
 
 impl Api {
-    pub(super) fn new(http: reqwest::Client, base: Url, client_id: String, client_secret: SecretString, retry: RetryPolicy) -> Self {
+    /// The API of `client_id` at `base`; its token is kept in `shared`, and its pace is the account's.
+    pub(super) fn new(
+        http: reqwest::Client,
+        base: Url,
+        client_id: String,
+        client_secret: SecretString,
+        shared: SharedTokens,
+        min_remint: std::time::Duration,
+        retry: RetryPolicy,
+    ) -> Self {
         Self {
+            tokens: TokenSource::new(shared, &base, &client_id, &client_secret, min_remint),
+            paces: pacing::for_account(&base, &client_id),
             http,
             base,
             client_id,
             client_secret,
-            tokens: TokenCache::default(),
             retry,
         }
+    }
+
+    /// The URL to send slices or a single-step upload to for a host the cloud named: its `https://` form
+    /// where the host offers HTTPS, so the bearer token does not cross the network in clear text.
+    pub(super) async fn secure(&self, host: &Url) -> Result<Url> {
+        http::prefer_https(&self.http, PROVIDER, host).await
     }
 
     /// `POST /upload/v2/file/create`.
     pub(super) async fn create(&self, req: &CreateRequest<'_>) -> Result<CreateReply> {
         let url = self.url("upload/v2/file/create")?;
-        self.call_data(|| Ok(self.http.post(url.clone()).json(req))).await
+        self.call_data(Some(&self.paces.create), || Ok(self.http.post(url.clone()).json(req)))
+            .await
     }
 
     /// `POST {server}/upload/v2/file/slice` with a multipart body; `sliceNo` is 1-based.
@@ -89,20 +114,21 @@ impl Api {
                 .part("slice", file);
             Ok(self.http.post(url.clone()).multipart(form))
         };
-        self.call::<serde_json::Value>(build).await.map(drop)
+        self.call::<serde_json::Value>(None, build).await.map(drop)
     }
 
     /// `POST /upload/v2/file/upload_complete`, once; the caller polls.
     pub(super) async fn complete(&self, preupload_id: &str) -> Result<CompleteReply> {
         let url = self.url("upload/v2/file/upload_complete")?;
         let req = CompleteRequest { preupload_id };
-        self.call_data(|| Ok(self.http.post(url.clone()).json(&req))).await
+        self.call_data(Some(&self.paces.upload_complete), || Ok(self.http.post(url.clone()).json(&req)))
+            .await
     }
 
     /// `GET /upload/v2/file/domain`.
     pub(super) async fn domain(&self) -> Result<Vec<String>> {
         let url = self.url("upload/v2/file/domain")?;
-        self.call_data(|| Ok(self.http.get(url.clone()))).await
+        self.call_data(None, || Ok(self.http.get(url.clone()))).await
     }
 
     /// `POST {domain}/upload/v2/file/single/create`, the whole file streamed from disk.
@@ -126,14 +152,16 @@ impl Api {
             }
             Ok(self.http.post(url.clone()).multipart(form.part("file", file)))
         };
-        self.call_data(build).await
+        self.call_data(Some(&self.paces.single_create), build).await
     }
 
     /// `POST /upload/v1/file/mkdir`; returns the new folder's id.
     pub(super) async fn mkdir(&self, name: &str, parent_id: u64) -> Result<u64> {
         let url = self.url("upload/v1/file/mkdir")?;
         let req = MkdirRequest { name, parent_id };
-        let reply: MkdirReply = self.call_data(|| Ok(self.http.post(url.clone()).json(&req))).await?;
+        let reply: MkdirReply = self
+            .call_data(Some(&self.paces.mkdir), || Ok(self.http.post(url.clone()).json(&req)))
+            .await?;
         Ok(reply.dir_id)
     }
 
@@ -148,23 +176,31 @@ impl Api {
                 q.append_pair("lastFileId", &last.to_string());
             }
         }
-        self.call_data(|| Ok(self.http.request(Method::GET, url.clone()))).await
+        self.call_data(Some(&self.paces.list), || Ok(self.http.request(Method::GET, url.clone())))
+            .await
     }
 
-    async fn call_data<T: DeserializeOwned>(&self, build: impl Fn() -> Result<RequestBuilder>) -> Result<T> {
-        self.call(build).await?.ok_or_else(|| Error::Protocol {
+    async fn call_data<T: DeserializeOwned>(&self, pace: Option<&Pace>, build: impl Fn() -> Result<RequestBuilder>) -> Result<T> {
+        self.call(pace, build).await?.ok_or_else(|| Error::Protocol {
             provider: PROVIDER,
             detail: "reply has no data".into(),
         })
     }
 
-    /// Sends the request `build` makes (anew for every attempt) with retries; a rejected token is refreshed
-    /// once per attempt, unless the rejection is the token-count cap, which a refresh would only worsen.
-    async fn call<T: DeserializeOwned>(&self, build: impl Fn() -> Result<RequestBuilder>) -> Result<Option<T>> {
+    /// Sends the request `build` makes (anew for every attempt) at `pace`, with retries.
+    ///
+    /// A "too frequent" answer slows the endpoint's pace for every task and waits for the next turn there; a
+    /// rejected token is replaced once per attempt (by the shared one, or a new one). A token logged out by
+    /// the token-count cap is not replaced here: minting another would log out someone else.
+    async fn call<T: DeserializeOwned>(&self, pace: Option<&Pace>, build: impl Fn() -> Result<RequestBuilder>) -> Result<Option<T>> {
         http::retry(&self.retry, || async {
             let mut refreshed = false;
+            let mut throttled = 0;
             loop {
                 let token = self.token().await?;
+                if let Some(pace) = pace {
+                    pace.ready().await;
+                }
                 let resp = build()?
                     .header(PLATFORM.0, PLATFORM.1)
                     .header(reqwest::header::AUTHORIZATION, auth::bearer(&token))
@@ -175,19 +211,36 @@ impl Api {
                 let retry_after = http::retry_after(&resp);
                 let body = http::read_capped(PROVIDER, resp).await?;
                 match api::decode(status, &body) {
-                    Err(Error::Auth { message, .. }) if !refreshed && !message.contains(TOO_MANY_TOKENS) => {
-                        tracing::info!("123pan access token rejected; fetching a new one");
-                        self.tokens.invalidate(token.generation).await;
-                        refreshed = true;
+                    Ok(data) => {
+                        if let Some(pace) = pace {
+                            pace.accepted();
+                        }
+                        return Ok(data);
                     }
-                    Err(Error::RateLimited { provider, message, .. }) => {
-                        return Err(Error::RateLimited {
-                            provider,
-                            message,
-                            retry_after,
+                    Err(Error::Auth { message, .. }) if message.contains(TOO_MANY_TOKENS) => {
+                        self.tokens.rejected(token.generation).await;
+                        return Err(Error::Auth {
+                            provider: PROVIDER,
+                            message: format!(
+                                "the cloud logged this access token out: more than three are in use for this \
+                                 clientID ({message}). Another program or device signed in with it; PanDrop \
+                                 gets a new one when the upload is retried"
+                            ),
                         });
                     }
-                    other => return other,
+                    Err(Error::Auth { .. }) if !refreshed => {
+                        tracing::info!("123pan access token rejected; using the shared one or getting a new one");
+                        self.tokens.rejected(token.generation).await;
+                        refreshed = true;
+                    }
+                    Err(e) if api::is_too_frequent(&e) => match pace {
+                        Some(pace) if throttled < MAX_THROTTLED => {
+                            pace.throttled();
+                            throttled += 1;
+                        }
+                        _ => return Err(with_retry_after(e, retry_after)),
+                    },
+                    Err(e) => return Err(e),
                 }
             }
         })
@@ -195,11 +248,12 @@ impl Api {
     }
 
     async fn token(&self) -> Result<IssuedToken> {
-        self.tokens.get(|| self.fetch_token()).await
+        self.tokens.get(|| self.mint_token()).await
     }
 
-    /// `POST /api/v1/access_token` (spec §2.2): `Platform` header, no `Authorization`.
-    async fn fetch_token(&self) -> Result<(SecretString, DateTime<Utc>)> {
+    /// `POST /api/v1/access_token` (spec §2.2): `Platform` header, no `Authorization`. Only the token
+    /// source calls it, under its lock.
+    async fn mint_token(&self) -> Result<(SecretString, DateTime<Utc>)> {
         let url = self.url("api/v1/access_token")?;
         let req = TokenRequest {
             client_id: &self.client_id,
@@ -215,23 +269,28 @@ impl Api {
             .map_err(|e| Error::from_transport(PROVIDER, e))?;
         let status = resp.status().as_u16();
         let body = http::read_capped(PROVIDER, resp).await?;
-        let reply: TokenReply = api::decode_data(status, &body).map_err(|e| match e {
-            Error::Auth { message, .. } => Error::Auth {
-                provider: PROVIDER,
-                message: format!("the clientID/clientSecret pair was refused: {message}"),
-            },
-            other => other,
-        })?;
+        let reply: TokenReply = api::decode_data(status, &body)?;
         let expires_at = auth::parse_expiry(&reply.expired_at).ok_or_else(|| Error::Protocol {
             provider: PROVIDER,
             detail: "expiredAt is not an RFC 3339 time".into(),
         })?;
-        tracing::debug!(%expires_at, "fetched a 123pan access token");
         Ok((SecretString::from(reply.access_token), expires_at))
     }
 
     fn url(&self, path: &str) -> Result<Url> {
         join(&self.base, path)
+    }
+}
+
+/// A rate-limit error with the server's `Retry-After`, for the generic backoff.
+fn with_retry_after(err: Error, retry_after: Option<std::time::Duration>) -> Error {
+    match err {
+        Error::RateLimited { provider, message, .. } => Error::RateLimited {
+            provider,
+            message,
+            retry_after,
+        },
+        other => other,
     }
 }
 

@@ -31,6 +31,7 @@ static INFO: ProviderInfo = ProviderInfo {
             env: "PANDROP_CLIENT_SECRET",
         },
     ],
+    shares_tokens: true,
 };
 
 const CLIENT_ID: &str = "client_id";
@@ -51,6 +52,7 @@ impl ProviderFactory for Pan123Factory {
         let mut config = Pan123Config::new(request.endpoint, id, key);
         config.single_step_max = request.options.single_step_max;
         config.retry = request.options.retry;
+        config.shared_tokens = request.tokens;
         Ok(Arc::new(Pan123::new(request.http, config)?))
     }
 

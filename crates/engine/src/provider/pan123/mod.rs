@@ -10,6 +10,7 @@ pub(crate) mod client;
 mod dirs;
 pub(crate) mod factory;
 mod names;
+pub mod pacing;
 mod session;
 
 use async_trait::async_trait;
@@ -27,7 +28,9 @@ use super::{Begin, CloudProvider, DuplicatePolicy, LocalFile, RemoteFile, Remote
 use crate::error::{Error, Result};
 use crate::hash::HashRequest;
 use crate::http::RetryPolicy;
+use crate::secrets::SharedTokens;
 
+pub use auth::MIN_REMINT;
 pub use names::{MAX_FILE_SIZE, MAX_SINGLE_STEP_SIZE};
 
 /// Name used in messages.
@@ -55,6 +58,10 @@ pub struct Pan123Config {
     pub single_step_max: u64,
     /// Send the folder path inside `filename` with `containDir` instead of resolving folder ids first.
     pub use_contain_dir: bool,
+    /// Where the access token is kept for every connection and process of this account.
+    pub shared_tokens: SharedTokens,
+    /// Shortest time between two tokens minted to replace rejected ones ([`MIN_REMINT`]).
+    pub min_remint: Duration,
     /// Backoff for transient failures.
     pub retry: RetryPolicy,
     /// Interval between `upload_complete` polls (1 s per the docs).
@@ -73,6 +80,8 @@ impl Pan123Config {
             client_secret,
             single_step_max: 1024 * 1024,
             use_contain_dir: false,
+            shared_tokens: SharedTokens::in_memory(),
+            min_remint: auth::MIN_REMINT,
             retry: RetryPolicy::default(),
             poll_interval: Duration::from_secs(1),
             completion_deadline: None,
@@ -102,6 +111,8 @@ impl Pan123 {
             config.endpoint.clone(),
             config.client_id.clone(),
             config.client_secret.clone(),
+            config.shared_tokens.clone(),
+            config.min_remint,
             config.retry,
         );
         Ok(Self {
@@ -140,7 +151,7 @@ impl Pan123 {
                     provider: PROVIDER,
                     detail: "the upload domain list is empty".into(),
                 })?;
-                upload_host(first)
+                self.api.secure(&upload_host(first)?).await
             })
             .await
             .cloned()
@@ -293,6 +304,7 @@ impl CloudProvider for Pan123 {
                 ),
             })?,
         };
+        let server = self.api.secure(&server).await?;
         Ok(Begin::Upload(Box::new(SliceSession {
             api: Arc::clone(&self.api),
             preupload_id,
@@ -327,7 +339,7 @@ impl CloudProvider for Pan123 {
             api: Arc::clone(&self.api),
             preupload_id: state.preupload_id,
             slice_size: state.slice_size,
-            server: upload_host(&state.server)?,
+            server: self.api.secure(&upload_host(&state.server)?).await?,
             size: state.size,
             md5: state.md5,
             part_name: target.name.clone(),

@@ -153,11 +153,16 @@ impl UploadSession for SingleSession {
             }
             other => other?,
         };
-        // Never take an unfinished answer for success (spec §3.5).
+        // Never take an unfinished answer for success. The document defines no way to ask again about a
+        // single-step upload (there is no preuploadID to poll), so an unconfirmed file is reported as such.
         if !reply.completed || reply.file_id == 0 {
             return Err(Error::Protocol {
                 provider: PROVIDER,
-                detail: "the single-step upload did not report a completed file".into(),
+                detail: format!(
+                    "the cloud has not confirmed the file (the single-step upload answered completed: {}, \
+                     fileID {}); it may still appear in its folder, so check there before sending it again",
+                    reply.completed, reply.file_id
+                ),
             });
         }
         *self.file_id.lock().unwrap_or_else(|p| p.into_inner()) = Some(reply.file_id);

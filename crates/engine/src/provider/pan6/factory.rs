@@ -30,6 +30,8 @@ static INFO_V1: ProviderInfo = ProviderInfo {
     default_endpoint: DEFAULT_ENDPOINT,
     sandbox_path: "6pan",
     fields: FIELDS,
+    // The session token is the secret itself; it rotates, and the account keeps the newest.
+    shares_tokens: false,
 };
 
 static INFO_V2: ProviderInfo = ProviderInfo {
@@ -37,6 +39,8 @@ static INFO_V2: ProviderInfo = ProviderInfo {
     default_endpoint: DEFAULT_ENDPOINT,
     sandbox_path: "6pan",
     fields: FIELDS,
+    // The session token is the secret itself; it rotates, and the account keeps the newest.
+    shares_tokens: false,
 };
 
 /// Connects 6pan accounts of one API generation.

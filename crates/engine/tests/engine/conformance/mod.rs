@@ -70,6 +70,7 @@ async fn reconnect(cloud: &Cloud, entry: &Entry, retry: RetryPolicy) -> Arc<dyn 
         http,
         endpoint,
         credentials,
+        tokens: pandrop_engine::secrets::SharedTokens::in_memory(),
         options: ConnectOptions { single_step_max: 0, retry },
     };
     factory.connect(request).await.expect("connect")

@@ -302,17 +302,21 @@ async fn reuse_without_a_file_id_is_not_an_instant_upload() {
     assert_eq!(cloud.requests("123pan/slice").await, 0);
     assert!(cloud.admin_files().await.is_empty());
 
-    // The single-step upload answering `completed` without a file id is not a success either.
-    let single = sliced().await;
-    single
-        .faults(json!([{"route": "123pan/single_create", "action": {"kind": "rewrite", "merge": {"data": {"fileID": 0}}}}]))
-        .await;
-    let provider = single.provider_with(|c| c.single_step_max = MIB as u64);
-    let path = single.file("one.txt", 1000, 83);
-    let err = bounded(upload(&provider, &path, &target("/h", "one.txt"), DuplicatePolicy::Fail))
-        .await
-        .expect_err("no file id, no success");
-    assert_kind(&err, ErrorCode::Protocol, "did not report a completed file");
+    // The single-step upload answering without a file id, or `completed: false` (which the document gives
+    // no way to poll), is not a success either, and says the cloud has not confirmed the file.
+    for (i, data) in [json!({"fileID": 0}), json!({"completed": false})].into_iter().enumerate() {
+        let single = sliced().await;
+        single
+            .faults(json!([{"route": "123pan/single_create", "action": {"kind": "rewrite", "merge": {"data": data}}}]))
+            .await;
+        let provider = single.provider_with(|c| c.single_step_max = MIB as u64);
+        let path = single.file("one.txt", 1000, 83 + i as u64);
+        let err = bounded(upload(&provider, &path, &target("/h", "one.txt"), DuplicatePolicy::Fail))
+            .await
+            .expect_err("unconfirmed, no success");
+        assert_kind(&err, ErrorCode::Protocol, "has not confirmed the file");
+        assert_eq!(single.requests("123pan/single_create").await, 1, "not sent again");
+    }
 }
 
 #[tokio::test]

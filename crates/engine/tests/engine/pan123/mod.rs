@@ -7,4 +7,5 @@ mod faults;
 mod hostile;
 mod resume;
 mod rules;
+mod transport;
 mod upload;
