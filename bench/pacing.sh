@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # 123pan as the service runs today: request pacing and the shared access token, against the sandbox server
 # with the service's per-endpoint limits switched on (create 2/s, mkdir 2/s, list 3/s).
-#   bench/pacing.sh [RUNS] [SMALL_FILES]
+#   bench/pacing.sh [RUNS] [SMALL_FILES] [PARTS]     PARTS: any of a, b, c (default abc)
 #   (a) 40 files of 2 MiB in 8 folders, `upload --jobs 4`: median wall time against the 20 s floor that
 #       40 creates at 2/s allow, and the creates answered "too frequent" (code 429), over RUNS runs;
 #   (b) SMALL_FILES (default 1000) files of 64 KiB, once through the single-step upload (the default) and once
@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 small=${2:-1000}
+parts=${3:-abc}
 command -v jq >/dev/null || { echo "needs jq (apt-get install jq)"; exit 2; }
 
 cargo build --release -q -p pandrop-cli -p pandrop-fakecloud
@@ -33,12 +34,14 @@ start_cloud() {
   "$cloud" --addr 127.0.0.1:0 --data "$work/cloud" \
     --qps 123pan/create=2 --qps 123pan/mkdir=2 --qps 123pan/list=3 >"$work/cloud.out" 2>"$work/cloud.err" &
   cloud_pid=$!
-  for _ in $(seq 50); do grep -q listening "$work/cloud.out" 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 300); do grep -q listening "$work/cloud.out" 2>/dev/null && break; sleep 0.1; done
   url=$(awk '/^listening/ {print $2; exit}' "$work/cloud.out")
+  [ -n "$url" ] || { echo "the sandbox did not start: $(cat "$work/cloud.err")"; exit 1; }
 }
 stat_of() { curl -s "$url/_admin/stats" | jq -r "$1"; }
 upload() { "$cli" upload --endpoint "$url/123pan" --data-dir "$work/data" --json "$@" >"$work/up.json"; }
 
+if [[ $parts == *a* ]]; then
 echo "== (a) 40 files of 2 MiB in 8 folders, --jobs 4, create limited to 2/s"
 walls=() ; refused=()
 for i in $(seq 1 "$runs"); do
@@ -59,6 +62,9 @@ done
 wall=$(printf '%s\n' "${walls[@]}" | median)
 echo "median wall: ${wall} s = $(awk -v w="$wall" 'BEGIN {printf "%.2f", w / 20}')x the 20 s floor; creates answered 429: [${refused[*]}] of 40 each"
 
+fi
+
+if [[ $parts == *b* ]]; then
 echo "== (b) $small files of 64 KiB, create limited to 2/s"
 rm -rf "$work/b"
 mkdir -p "$work/b"
@@ -75,6 +81,9 @@ for mode in single-step create; do
   echo "$mode: $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s, $(awk -v r="$requests" -v n="$small" 'BEGIN {printf "%.2f", r / n}') requests per file ($(stat_of '.routes | to_entries | map("\(.key | sub("123pan/"; "")) \(.value.requests)") | join(", ")'); answered 429: $(stat_of '[.throttled[]] | add // 0'))"
 done
 
+fi
+
+if [[ $parts == *c* ]]; then
 echo "== (c) access tokens asked for by five runs in a row"
 head -c 1024 /dev/urandom >"$work/one.bin"
 for cache in file none; do
@@ -85,3 +94,4 @@ for cache in file none; do
   done
   echo "--token-cache $cache: $(stat_of '.routes["123pan/access_token"].requests') token(s)"
 done
+fi

@@ -17,6 +17,10 @@ pub(crate) struct HashArgs {
     /// Also compute the MD5 of every slice of this many bytes (shown with --json).
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
     slice_size: Option<u64>,
+    /// Also compute the SHA-256 of every block of this many bytes, as HalalCloud's block CIDs need them
+    /// (shown with --json).
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    block_sha256: Option<u64>,
     /// One JSON object per file per line.
     #[arg(long)]
     json: bool,
@@ -29,6 +33,7 @@ pub(crate) async fn run(args: HashArgs) -> Result<bool, CliError> {
         etag: true,
         // Slice MD5s are only printed in JSON; computing them otherwise would only cost time.
         slice_size: args.slice_size.filter(|_| args.json),
+        block_sha256: args.block_sha256.filter(|_| args.json),
     };
     let cancel = CancellationToken::new();
     let mut all_ok = true;
@@ -42,6 +47,8 @@ pub(crate) async fn run(args: HashArgs) -> Result<bool, CliError> {
                     "etag": d.etag,
                     "slice_size": d.slices.as_ref().map(|s| s.slice_size),
                     "slice_md5": d.slices.as_ref().map(|s| &s.md5),
+                    "block_size": d.blocks.as_ref().map(|b| b.block_size),
+                    "block_sha256": d.blocks.as_ref().map(|b| &b.sha256),
                 });
                 println!("{line}");
             }

@@ -262,6 +262,7 @@ impl Reporter<'_> {
                 md5,
                 etag,
                 slice_size: None,
+                block_sha256: None,
             };
             key.as_ref().and_then(|k| self.store.cached_digest(k, &req).ok().flatten())
         };
@@ -270,6 +271,7 @@ impl Reporter<'_> {
             md5: cached(true, false).and_then(|d| d.md5),
             etag: cached(false, true).and_then(|d| d.etag),
             slices: None,
+            blocks: None,
         }
     }
 }

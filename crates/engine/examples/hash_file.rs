@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         md5: true,
         etag: true,
         slice_size: None,
+        block_sha256: None,
     };
     let mut path = None;
     let mut args = std::env::args().skip(1);

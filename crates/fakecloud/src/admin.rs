@@ -2,9 +2,10 @@
 //!
 //! | request | answer |
 //! |---|---|
-//! | `GET /_admin/files` | JSON array of every stored file of every provider: `{"provider":"123pan","path":"/dir/name.ext","size":N,"md5":"<hex>","etag":null}` (`etag` is the Qiniu/WCS etag of clouds that use one: `null` for 123pan, set for 6pan), sorted by provider then path; 6pan's torrent folder shows as `/:torrent/<name>` |
-//! | `GET /_admin/offline` | JSON array of every recorded 6pan offline-download task: `{"provider":"6pan","api":"v1"\|"v2","id","name","save_path","files":[{"path","size","index"}],"torrent_etag","info_hash"}` |
-//! | `GET /_admin/stats` | `{"routes":{"123pan/slice":{"requests":N,"bytes":B},…},"throttled":{"123pan/create":N,…},"slices":{"<preuploadID>":{"1":N,…}},"wcs_blocks":{"<UploadBatch>":{"0":{"mkblk":N,"bput":M},…}},"123pan":{"retired_token_uses":N},"6pan":{"superseded_token_uses":N}}`: requests per route (every request, counted before rate limits and faults apply, so refused ones too), how many of them a rate limit refused (only routes with refusals appear), file-part bytes received (upload routes), per 123pan upload how many slice requests named each `sliceNo`, per WCS upload batch how many mkblk/bput requests named each block, how often a 123pan token retired by the 3-token cap was used, and how often a superseded 6pan session token was used |
+//! | `GET /_admin/files` | JSON array of every stored file of every provider: `{"provider":"123pan","path":"/dir/name.ext","size":N,"md5":"<hex>","etag":null}` (`etag` is the Qiniu/WCS etag of clouds that use one: `null` for 123pan and HalalCloud, set for 6pan), in the order 123pan, 6pan, `halalcloud`, each sorted by path; 6pan's torrent folder shows as `/:torrent/<name>` |
+//! | `GET /_admin/offline` | JSON array of every recorded 6pan offline-download task: `{"provider":"6pan","api":"v1"\|"v2","id","name","save_path","files":[{"path","size","index"}],"torrent_etag","info_hash"}`, then every HalalCloud offline task: `{"provider":"halalcloud","id","name","save_path","url","info_hash"}` (`info_hash` lower-case hex for a magnet, `""` for http) |
+//! | `POST /_admin/halalcloud/approve` | body `{"user_code":"XXXX-XXXX"}`: approves that HalalCloud device code, as the user would on the website (case and the dash do not matter); answers `{"ok":true}`, or HTTP 404 `{"ok":false,…}` when no live, unused code has it |
+//! | `GET /_admin/stats` | `{"routes":{"123pan/slice":{"requests":N,"bytes":B},…},"throttled":{"123pan/create":N,…},"slices":{"<preuploadID>":{"1":N,…}},"wcs_blocks":{"<UploadBatch>":{"0":{"mkblk":N,"bput":M},…}},"123pan":{"retired_token_uses":N},"6pan":{"superseded_token_uses":N},"halalcloud":{"blocks_probed":N,"probe_hits":N,"blocks_received":N,"block_bytes":B,"tasks":{"<task>":{"probes":N,"probe_hits":N,"blocks":N,"bytes":B}}}}`: requests per route (every request, counted before rate limits and faults apply, so refused ones too), how many of them a rate limit refused (only routes with refusals appear), file-part bytes received (upload routes), per 123pan upload how many slice requests named each `sliceNo`, per WCS upload batch how many mkblk/bput requests named each block, how often a 123pan token retired by the 3-token cap was used, how often a superseded 6pan session token was used, and HalalCloud upload-host probes and blocks, in total and per upload task |
 //! | `POST /_admin/stats/reset` | zeroes the stats; answers `{"ok":true}` |
 //! | `GET /_admin/faults` | the fault rules still pending |
 //! | `POST /_admin/faults` | appends rules (see [`crate::faults`]); answers `{"ok":true,"pending":N}`, or HTTP 400 `{"ok":false,"error":…}` |
@@ -32,7 +33,7 @@ use crate::rate_limits::RateLimits;
 use crate::stats::Stats;
 use crate::store::Store;
 use crate::throttle::Throttle;
-use crate::{pan6, pan123};
+use crate::{halalcloud, pan6, pan123};
 
 /// What the admin endpoints need.
 #[derive(Clone)]
@@ -52,6 +53,7 @@ pub(crate) fn router(state: AdminState) -> Router {
     Router::new()
         .route("/_admin/files", get(files))
         .route("/_admin/offline", get(offline))
+        .route("/_admin/halalcloud/approve", post(halalcloud_approve))
         .route("/_admin/stats", get(stats))
         .route("/_admin/stats/reset", post(reset_stats))
         .route("/_admin/faults", get(list_faults).post(add_faults).delete(clear_faults))
@@ -69,6 +71,7 @@ async fn files(State(state): State<AdminState>) -> Response {
             let conn = store.db();
             let mut files = pan123::admin_files(&conn)?;
             files.extend(pan6::admin_files(&conn)?);
+            files.extend(halalcloud::admin_files(&conn)?);
             Ok(files)
         })
         .await;
@@ -76,8 +79,47 @@ async fn files(State(state): State<AdminState>) -> Response {
 }
 
 async fn offline(State(state): State<AdminState>) -> Response {
-    let listed = state.store.blocking(|store| pan6::admin_offline(&store.db())).await;
+    let listed = state
+        .store
+        .blocking(|store| -> Result<Vec<Value>, FakeCloudError> {
+            let conn = store.db();
+            let mut tasks = pan6::admin_offline(&conn)?;
+            tasks.extend(halalcloud::admin_offline(&conn)?);
+            Ok(tasks)
+        })
+        .await;
     listing(listed)
+}
+
+/// Stands in for the user typing the device's code on the HalalCloud website.
+async fn halalcloud_approve(State(state): State<AdminState>, body: Bytes) -> Response {
+    let code = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("user_code").and_then(Value::as_str).map(str::to_owned));
+    let Some(code) = code else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"ok": false, "error": "expected {\"user_code\": \"…\"}"})),
+        )
+            .into_response();
+    };
+    match state
+        .store
+        .blocking(move |store| halalcloud::admin_approve(&store.db(), &code))
+        .await
+    {
+        Ok(true) => Json(json!({"ok": true})).into_response(),
+        Ok(false) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"ok": false, "error": "no live, unused device code has this user code"})),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"ok": false, "error": e.to_string()})),
+        )
+            .into_response(),
+    }
 }
 
 fn listing<T: Serialize>(listed: Result<Vec<T>, FakeCloudError>) -> Response {

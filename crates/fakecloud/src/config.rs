@@ -14,6 +14,8 @@ pub struct Config {
     pub pan123: Pan123Config,
     /// Behaviour of the 6pan endpoints and of the WCS upload host they hand out.
     pub pan6: Pan6Config,
+    /// Behaviour of the HalalCloud v6 open API (`/halalcloud`) and its upload host (`/halalcloud-upload`).
+    pub halalcloud: HalalCloudConfig,
     /// Per-route request-rate limits, enforced as a sliding one-second window (see [`RateLimits`]);
     /// default none. Can be replaced while running with [`crate::RunningCloud::set_rate_limits`] or
     /// `PUT /_admin/rate-limits`.
@@ -27,6 +29,7 @@ impl Config {
             data_dir: data_dir.into(),
             pan123: Pan123Config::default(),
             pan6: Pan6Config::default(),
+            halalcloud: HalalCloudConfig::default(),
             rate_limits: RateLimits::default(),
         }
     }
@@ -127,6 +130,76 @@ impl std::fmt::Debug for Pan6Config {
             .field("secret_key", &"<redacted>")
             .field("v1_form_upload_url", &self.v1_form_upload_url)
             .field("fsize_limit", &self.fsize_limit)
+            .finish()
+    }
+}
+
+/// Behaviour of the HalalCloud v6 open API (`/halalcloud`) and of its upload host (`/halalcloud-upload`).
+#[derive(Clone)]
+pub struct HalalCloudConfig {
+    /// The personal key's client_id (`"demo"`): its calls are signed with the empty token.
+    pub client_id: String,
+    /// The personal key's client_secret (`"demo-secret"`).
+    pub client_secret: String,
+    /// The app key's client_id (`"demo-app"`), the only one allowed to run the OAuth device-code flow; its
+    /// API calls must carry an access token of that flow.
+    pub app_client_id: String,
+    /// The app key's client_secret (`"demo-app-secret"`).
+    pub app_client_secret: String,
+    /// How long an access token stays valid (default 2 h).
+    pub access_token_lifetime: Duration,
+    /// How long a refresh token stays valid when it is not rotated (default 30 days).
+    pub refresh_token_lifetime: Duration,
+    /// How long a device code can be approved and polled (default 10 min).
+    pub device_code_lifetime: Duration,
+    /// The `interval` handed out with a device code, in seconds (default 5); polling sooner is refused with
+    /// HTTP 429. 0 sends no `interval` and checks nothing.
+    pub device_poll_interval_secs: u32,
+    /// How far a request's `x-hl-timestamp` may be from the server clock (default 15 min).
+    pub clock_skew: Duration,
+    /// `block_size` announced by `create_upload_task` (default 4 MiB = 4194304).
+    pub block_size: u64,
+    /// How long an upload task accepts blocks and its finish (default 24 h).
+    pub upload_task_lifetime: Duration,
+    /// The drive's size in bytes (default 1 TiB); `create_upload_task` beyond the free space is HTTP 429.
+    pub quota_bytes: u64,
+}
+
+impl Default for HalalCloudConfig {
+    fn default() -> Self {
+        Self {
+            client_id: "demo".to_owned(),
+            client_secret: "demo-secret".to_owned(),
+            app_client_id: "demo-app".to_owned(),
+            app_client_secret: "demo-app-secret".to_owned(),
+            access_token_lifetime: Duration::from_secs(2 * 3600),
+            refresh_token_lifetime: Duration::from_secs(30 * 24 * 3600),
+            device_code_lifetime: Duration::from_secs(600),
+            device_poll_interval_secs: 5,
+            clock_skew: Duration::from_secs(15 * 60),
+            block_size: 4 * 1024 * 1024,
+            upload_task_lifetime: Duration::from_secs(24 * 3600),
+            quota_bytes: 1 << 40,
+        }
+    }
+}
+
+// Hand-written so that the secrets never end up in a log line.
+impl std::fmt::Debug for HalalCloudConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HalalCloudConfig")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("app_client_id", &self.app_client_id)
+            .field("app_client_secret", &"<redacted>")
+            .field("access_token_lifetime", &self.access_token_lifetime)
+            .field("refresh_token_lifetime", &self.refresh_token_lifetime)
+            .field("device_code_lifetime", &self.device_code_lifetime)
+            .field("device_poll_interval_secs", &self.device_poll_interval_secs)
+            .field("clock_skew", &self.clock_skew)
+            .field("block_size", &self.block_size)
+            .field("upload_task_lifetime", &self.upload_task_lifetime)
+            .field("quota_bytes", &self.quota_bytes)
             .finish()
     }
 }

@@ -33,6 +33,9 @@
 //! | `wcs/bput` | `POST /wcs/bput/{ctx}/{nextChunkOffset}` |
 //! | `wcs/mkfile` | `POST /wcs/mkfile/{fileSize}[/…]` |
 //! | `wcs/form` | `POST /wcs/file/upload` |
+//! | `halalcloud/<service>/<method>` | `POST /halalcloud/v6/<service>/<method>` (see [`crate::halalcloud`] for the list) |
+//! | `halalcloud/device` | `GET`/`POST /halalcloud/device` |
+//! | `halalcloud/upload/probe`, `halalcloud/upload/block`, `halalcloud/upload/finish` | the HalalCloud upload host |
 //! | `*` | any of the above |
 //!
 //! # How rules are consumed
@@ -58,9 +61,9 @@
 //! |---|---|
 //! | `reset` | the request is not handled; the TCP connection is closed with an RST, no response at all |
 //! | `status`, `"status": N` | HTTP status N (200..=599) with a short `text/plain` body; not handled |
-//! | `code`, `"code": C`, `"message": M` | the protocol's own error answer, not handled: 123pan → HTTP 200 envelope `{code: C, message: M, data: null}` (C must be a number); 6pan → HTTP 200 v1/v2 error envelope with `code` C as a string (a number is written in decimal); WCS → `{code: C, message: M}` with HTTP status C (C must be a number in 100..=999). These are checked when the rule names one route; a `*` rule whose code a protocol cannot carry falls back to 123pan code 1 with C as message, or WCS 500 |
-//! | `pending` | the protocol's "busy, try again": 123pan → HTTP 200 envelope code 20103 `文件正在校验中,请间隔1秒后再试` (meant for `upload_complete`); 6pan → HTTP 200 error envelope code `SERVER_BUSY`; WCS → HTTP 599 `{code: 599}`; not handled |
-//! | `expired_token` | 123pan and 6pan: the session token of the request is really invalidated, then the auth failure is answered (HTTP 401); WCS: HTTP 401 `{code: 401}` as for an expired upload token (upload tokens are stateless, nothing is invalidated) |
+//! | `code`, `"code": C`, `"message": M` | the protocol's own error answer, not handled: 123pan → HTTP 200 envelope `{code: C, message: M, data: null}` (C must be a number); 6pan → HTTP 200 v1/v2 error envelope with `code` C as a string (a number is written in decimal); WCS → `{code: C, message: M}` with HTTP status C (C must be a number in 100..=999). These are checked when the rule names one route; a `*` rule whose code a protocol cannot carry falls back to 123pan code 1 with C as message, or WCS 500; HalalCloud → the gateway body `{code: C, message: M, details: []}` with C's HTTP status (C must be a gRPC code 1..=16; a `*` rule with another C answers code 13, HTTP 500) |
+//! | `pending` | the protocol's "busy, try again": 123pan → HTTP 200 envelope code 20103 `文件正在校验中,请间隔1秒后再试` (meant for `upload_complete`); 6pan → HTTP 200 error envelope code `SERVER_BUSY`; WCS → HTTP 599 `{code: 599}`; HalalCloud → HTTP 503 code 14; not handled |
+//! | `expired_token` | 123pan and 6pan: the session token of the request is really invalidated, then the auth failure is answered (HTTP 401); WCS: HTTP 401 `{code: 401}` as for an expired upload token (upload tokens are stateless, nothing is invalidated); HalalCloud: the access token of the signature scope (if any) is revoked, then HTTP 401 code 16 |
 //! | `latency`, `"ms": N` | waits N ms, then handles the request normally |
 //! | `cut_body`, `"after": K` | **response side**: the request *is* handled (its effects stay), then the status line, the headers (with the full `Content-Length`) and only the first K body bytes are sent and the connection is closed, so the client sees a truncated body |
 //! | `respond`, `"status"`, `"headers"`, `"body"`, `"pad"`, `"chunked"`, `"endless"` | a hand-made answer, not handled: HTTP `status` (default 200, 200..=599, so a 3xx with a `Location` header is a redirect), the `headers` object (name → value, added last, so they override the defaults), and `body`: a JSON string is sent as it is (`text/plain`), any other JSON value as its JSON text (`application/json`), absent or `null` sends no body. `pad: N` appends N spaces (still valid JSON: the reply is big, not malformed); `chunked: true` leaves out `Content-Length`; `endless: true` sends spaces after the body until the client goes away |
@@ -83,14 +86,14 @@ use serde::{Deserialize, Serialize};
 use crate::connection::ConnectionKill;
 use crate::stats::Stats;
 use crate::throttle::Throttle;
-use crate::{pan6, pan123, wcs};
+use crate::{halalcloud, pan6, pan123, wcs};
 
 /// Wildcard route name matching every route.
 pub const ANY_ROUTE: &str = "*";
 
 /// Every route name of every provider (without the wildcard).
 pub(crate) fn known_routes() -> Vec<&'static str> {
-    [pan123::ROUTES, pan6::ROUTES, wcs::ROUTES].concat()
+    [pan123::ROUTES, pan6::ROUTES, wcs::ROUTES, halalcloud::ROUTES].concat()
 }
 
 /// One rule of a fault plan.
@@ -284,6 +287,9 @@ fn check_code(route: &str, code: &FaultCode) -> Result<(), String> {
     }
     if route.starts_with("wcs/") && !code.as_number().is_some_and(|n| (100..=999).contains(&n)) {
         return Err(format!("a WCS code is also the HTTP status and must be in 100..=999, not {code:?}"));
+    }
+    if route.starts_with("halalcloud/") && !code.as_number().is_some_and(|n| (1..=16).contains(&n)) {
+        return Err(format!("a HalalCloud code is a gRPC status code in 1..=16, not {code:?}"));
     }
     Ok(())
 }

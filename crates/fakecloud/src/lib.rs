@@ -1,5 +1,5 @@
-//! A fake cloud drive on loopback, speaking the real wire protocols of the 123pan open platform, of 6pan and
-//! of the Wangsu (WCS) upload host.
+//! A fake cloud drive on loopback, speaking the real wire protocols of the 123pan open platform, of 6pan, of
+//! the Wangsu (WCS) upload host and of HalalCloud's v6 open API with its upload host.
 //!
 //! It is a real HTTP server (axum on hyper) with a persistent data dir, used by the engine's tests, by
 //! benchmarks and as the product's built-in sandbox cloud. It is written from the protocol documents only
@@ -12,6 +12,9 @@
 //! | `/123pan/…` | the 123pan open API *and* its upload host (see [`pan123`]) |
 //! | `/6pan/…` | the 6pan API, v1 and v2 (see [`pan6`]) |
 //! | `/wcs/…` | the Wangsu Cloud Storage upload host that 6pan hands out (see [`wcs`]) |
+//! | `/halalcloud/v6/<service>/<method>` | HalalCloud's v6 open API, HL6-HMAC-SHA256 signed (see [`halalcloud`]); the client's API base is `/halalcloud` |
+//! | `/halalcloud/device` | the device-code `verification_uri`: a form approving a user code |
+//! | `/halalcloud-upload/{task}[/{cid}]` | the HalalCloud upload host that `create_upload_task` hands out as `upload_address` |
 //! | `/_admin/…` | test-only inspection, fault injection and rate limits (see [`admin`], [`faults`] and [`throttle`]) |
 //!
 //! Everything else answers 404.
@@ -32,6 +35,7 @@ mod config;
 mod connection;
 mod error;
 pub mod faults;
+pub mod halalcloud;
 mod hashing;
 mod listing;
 pub mod pan123;
@@ -43,7 +47,7 @@ mod store;
 pub mod throttle;
 pub mod wcs;
 
-pub use config::{Config, Pan6Config, Pan123Config};
+pub use config::{Config, HalalCloudConfig, Pan6Config, Pan123Config};
 pub use error::FakeCloudError;
 pub use rate_limits::{RateLimit, RateLimitError, RateLimits};
 pub use server::{RunningCloud, serve};

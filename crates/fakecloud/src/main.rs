@@ -10,9 +10,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use pandrop_fakecloud::{Config, Pan6Config, Pan123Config, RateLimit, serve};
+use pandrop_fakecloud::{Config, HalalCloudConfig, Pan6Config, Pan123Config, RateLimit, serve};
 
-/// A loopback cloud drive speaking the 123pan open-platform, 6pan and WCS upload protocols.
+/// A loopback cloud drive speaking the 123pan open-platform, 6pan, WCS upload and HalalCloud v6 protocols.
 #[derive(Debug, Parser)]
 #[command(name = "pandrop-fakecloud", version)]
 struct Args {
@@ -74,6 +74,40 @@ struct Args {
     /// fsizeLimit written into upload tokens, in bytes (0 = unlimited).
     #[arg(long, default_value_t = 0)]
     fsize_limit: u64,
+    /// The HalalCloud personal key's client_id (signs with the empty token).
+    #[arg(long, default_value = "demo")]
+    halal_client_id: String,
+    /// The HalalCloud personal key's client_secret.
+    #[arg(
+        long,
+        env = "PANDROP_FAKECLOUD_HALAL_CLIENT_SECRET",
+        default_value = "demo-secret",
+        hide_env_values = true
+    )]
+    halal_client_secret: String,
+    /// The HalalCloud app key's client_id (runs the OAuth device-code flow).
+    #[arg(long, default_value = "demo-app")]
+    halal_app_id: String,
+    /// The HalalCloud app key's client_secret.
+    #[arg(
+        long,
+        env = "PANDROP_FAKECLOUD_HALAL_APP_SECRET",
+        default_value = "demo-app-secret",
+        hide_env_values = true
+    )]
+    halal_app_secret: String,
+    /// HalalCloud access-token lifetime in seconds (default: 2 hours).
+    #[arg(long, default_value_t = 2 * 3600)]
+    halal_token_lifetime_secs: u64,
+    /// HalalCloud device-code poll interval in seconds (0: no interval, no check).
+    #[arg(long, default_value_t = 5)]
+    halal_poll_interval_secs: u32,
+    /// HalalCloud block_size announced by create_upload_task, in bytes.
+    #[arg(long, default_value_t = 4 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    halal_block_size: u64,
+    /// HalalCloud upload-task lifetime in seconds (default: 24 hours).
+    #[arg(long, default_value_t = 24 * 3600)]
+    halal_task_lifetime_secs: u64,
     /// Limit a route to N requests in any sliding second (e.g. `--qps 123pan/create=2`); repeatable, the
     /// last one for a route wins. Refused 123pan requests get code 429 `请求太频繁`. Default: no limits.
     #[arg(long = "qps", value_name = "ROUTE=N")]
@@ -126,6 +160,17 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             secret_key: args.wcs_secret_key,
             v1_form_upload_url: args.v1_form_upload_url,
             fsize_limit: args.fsize_limit,
+        },
+        halalcloud: HalalCloudConfig {
+            client_id: args.halal_client_id,
+            client_secret: args.halal_client_secret,
+            app_client_id: args.halal_app_id,
+            app_client_secret: args.halal_app_secret,
+            access_token_lifetime: Duration::from_secs(args.halal_token_lifetime_secs),
+            device_poll_interval_secs: args.halal_poll_interval_secs,
+            block_size: args.halal_block_size,
+            upload_task_lifetime: Duration::from_secs(args.halal_task_lifetime_secs),
+            ..HalalCloudConfig::default()
         },
         rate_limits: args.qps.into_iter().collect(),
     };

@@ -26,7 +26,7 @@ use crate::rate_limits::RateLimits;
 use crate::stats::Stats;
 use crate::store::Store;
 use crate::throttle::Throttle;
-use crate::{admin, pan6, pan123, wcs};
+use crate::{admin, halalcloud, pan6, pan123, wcs};
 
 /// How long a graceful shutdown waits for in-flight requests before cutting connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -58,11 +58,14 @@ pub async fn serve(addr: SocketAddr, config: Config) -> Result<RunningCloud, Fak
     let pan123 = pan123::Pan123::open(Arc::clone(&store), config.pan123, pan123_url, Arc::clone(&stats)).await?;
     let wcs = wcs::Wcs::open(Arc::clone(&store), &config.pan6, format!("{base_url}/wcs"), Arc::clone(&stats)).await?;
     let pan6 = pan6::Pan6::open(Arc::clone(&store), config.pan6, base_url.clone(), Arc::clone(&stats)).await?;
+    let halal = halalcloud::Halal::open(Arc::clone(&store), config.halalcloud, base_url.clone(), Arc::clone(&stats)).await?;
 
     let app = Router::new()
         .nest("/123pan", pan123::router(pan123, &shared))
         .nest("/6pan", pan6::router(pan6, &shared))
         .nest("/wcs", wcs::router(wcs, &shared))
+        .nest("/halalcloud", halalcloud::router(Arc::clone(&halal), &shared))
+        .nest("/halalcloud-upload", halalcloud::upload_router(halal, &shared))
         .merge(admin::router(admin::AdminState {
             store,
             stats,
@@ -117,6 +120,18 @@ impl RunningCloud {
     /// The WCS upload host that 6pan hands out: `base_url() + "/wcs"`.
     pub fn wcs_url(&self) -> String {
         format!("{}/wcs", self.base_url)
+    }
+
+    /// The API base URL a HalalCloud client is configured with: `base_url() + "/halalcloud"` (calls go to
+    /// `…/halalcloud/v6/<service>/<method>`).
+    pub fn halalcloud_url(&self) -> String {
+        format!("{}/halalcloud", self.base_url)
+    }
+
+    /// The HalalCloud upload host that `create_upload_task` hands out as `upload_address`:
+    /// `base_url() + "/halalcloud-upload"`.
+    pub fn halalcloud_upload_url(&self) -> String {
+        format!("{}/halalcloud-upload", self.base_url)
     }
 
     /// Replaces every per-route rate limit at once (an empty set lifts them all), as

@@ -40,6 +40,34 @@ pub(crate) struct Pan6Counters {
     pub(crate) superseded_token_uses: u64,
 }
 
+/// HalalCloud upload-host counters of one upload task.
+#[derive(Debug, Default, Clone, Serialize)]
+pub(crate) struct HalalTaskCounter {
+    /// Probes (`GET /{task}/{cid}`) made for this task.
+    pub(crate) probes: u64,
+    /// Probes answered `true` (the block was stored already).
+    pub(crate) probe_hits: u64,
+    /// Blocks received (`POST /{task}/{cid}` with a good CID) for this task.
+    pub(crate) blocks: u64,
+    /// Block bytes received for this task.
+    pub(crate) bytes: u64,
+}
+
+/// HalalCloud counters.
+#[derive(Debug, Default, Clone, Serialize)]
+pub(crate) struct HalalCounters {
+    /// Every block probe.
+    pub(crate) blocks_probed: u64,
+    /// Probes answered `true`.
+    pub(crate) probe_hits: u64,
+    /// Every block received with a good CID.
+    pub(crate) blocks_received: u64,
+    /// Bytes of those blocks.
+    pub(crate) block_bytes: u64,
+    /// Per upload task.
+    pub(crate) tasks: BTreeMap<String, HalalTaskCounter>,
+}
+
 /// Snapshot returned by `GET /_admin/stats`.
 #[derive(Debug, Default, Clone, Serialize)]
 pub(crate) struct StatsSnapshot {
@@ -57,6 +85,8 @@ pub(crate) struct StatsSnapshot {
     /// 6pan counters.
     #[serde(rename = "6pan")]
     pub(crate) pan6: Pan6Counters,
+    /// HalalCloud upload-host counters.
+    pub(crate) halalcloud: HalalCounters,
 }
 
 /// Which WCS request named a block.
@@ -120,6 +150,30 @@ impl Stats {
     /// Counts one 6pan request made with a superseded session token.
     pub(crate) fn superseded_token_use(&self) {
         self.with(|s| s.pan6.superseded_token_uses += 1);
+    }
+
+    /// Counts one HalalCloud block probe of `task`; `hit` when it answered `true`.
+    pub(crate) fn halal_probe(&self, task: &str, hit: bool) {
+        self.with(|s| {
+            let h = &mut s.halalcloud;
+            h.blocks_probed += 1;
+            h.probe_hits += u64::from(hit);
+            let t = h.tasks.entry(task.to_owned()).or_default();
+            t.probes += 1;
+            t.probe_hits += u64::from(hit);
+        });
+    }
+
+    /// Counts one HalalCloud block of `bytes` bytes received for `task`.
+    pub(crate) fn halal_block(&self, task: &str, bytes: u64) {
+        self.with(|s| {
+            let h = &mut s.halalcloud;
+            h.blocks_received += 1;
+            h.block_bytes += bytes;
+            let t = h.tasks.entry(task.to_owned()).or_default();
+            t.blocks += 1;
+            t.bytes += bytes;
+        });
     }
 
     /// A copy of every counter.

@@ -7,6 +7,15 @@
 
 use sha1::{Digest as _, Sha1};
 
+/// A SHA-256 being computed (OpenSSL's, with the SHA extensions where the CPU has them).
+struct Sha256(openssl::sha::Sha256);
+
+impl std::fmt::Debug for Sha256 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sha256")
+    }
+}
+
 use super::etag::{BlockDigests, Sha1Digest};
 use super::md5::Md5;
 use super::{ETAG_BLOCK_SIZE, HashRequest};
@@ -39,12 +48,14 @@ pub(super) struct LaneJobs {
     pub(super) slice_size: Option<u64>,
     /// The etag blocks this lane hashes.
     pub(super) etag: Option<Share>,
+    /// The SHA-256 blocks of this size this lane hashes.
+    pub(super) sha256: Option<(u64, Share)>,
 }
 
 impl LaneJobs {
     /// Whether the lane has nothing to do.
     pub(super) fn is_idle(&self) -> bool {
-        !self.md5 && self.slice_size.is_none() && self.etag.is_none()
+        !self.md5 && self.slice_size.is_none() && self.etag.is_none() && self.sha256.is_none()
     }
 }
 
@@ -59,6 +70,7 @@ pub(super) fn plan(req: HashRequest, slices: bool, threads: bool) -> Vec<LaneJob
             md5: req.md5,
             slice_size,
             etag: req.etag.then_some(Share::ALL),
+            sha256: req.block_sha256.map(|size| (size, Share::ALL)),
         };
         return if jobs.is_idle() { Vec::new() } else { vec![jobs] };
     }
@@ -101,6 +113,30 @@ pub(super) fn plan(req: HashRequest, slices: bool, threads: bool) -> Vec<LaneJob
             }
         }
     }
+    if let Some(size) = req.block_sha256 {
+        // SHA-256 blocks are independent like the etag's: alone they are halved between two lanes, beside one
+        // MD5 stream they go to the other core, and beside two lanes they are shared between them.
+        match lanes.len() {
+            0 => {
+                for first in 0..2 {
+                    lanes.push(LaneJobs {
+                        sha256: Some((size, Share { every: 2, first })),
+                        ..LaneJobs::default()
+                    });
+                }
+            }
+            1 => lanes.push(LaneJobs {
+                sha256: Some((size, Share::ALL)),
+                ..LaneJobs::default()
+            }),
+            n => {
+                let every = n as u64;
+                for (first, lane) in (0..).zip(lanes.iter_mut()) {
+                    lane.sha256 = Some((size, Share { every, first }));
+                }
+            }
+        }
+    }
     lanes
 }
 
@@ -113,6 +149,8 @@ pub(super) struct LaneOutput {
     pub(super) slices: Vec<(u64, String)>,
     /// `(block index, SHA-1)` of the etag blocks this lane owns.
     pub(super) blocks: Vec<(u64, Sha1Digest)>,
+    /// `(block index, SHA-256)` of the SHA-256 blocks this lane owns.
+    pub(super) sha256: Vec<(u64, String)>,
 }
 
 /// The running state of one lane.
@@ -121,6 +159,7 @@ pub(super) struct Lane {
     md5: Option<Md5>,
     slices: Option<Units<Md5>>,
     blocks: Option<Units<Sha1>>,
+    sha256: Option<Units<Sha256>>,
 }
 
 impl Lane {
@@ -130,6 +169,7 @@ impl Lane {
             md5: jobs.md5.then(Md5::new),
             slices: jobs.slice_size.map(|size| Units::new(size, Share::ALL)),
             blocks: jobs.etag.map(|share| Units::new(ETAG_BLOCK_SIZE, share)),
+            sha256: jobs.sha256.map(|(size, share)| Units::new(size, share)),
         }
     }
 
@@ -144,6 +184,9 @@ impl Lane {
         if let Some(blocks) = &mut self.blocks {
             blocks.consume(offset, data);
         }
+        if let Some(sha256) = &mut self.sha256 {
+            sha256.consume(offset, data);
+        }
     }
 
     /// Ends the input: closes the last, partial slice or block.
@@ -152,6 +195,7 @@ impl Lane {
             md5: self.md5.map(Md5::finish_hex),
             slices: self.slices.map(Units::finish).unwrap_or_default(),
             blocks: self.blocks.map(Units::finish).unwrap_or_default(),
+            sha256: self.sha256.map(Units::finish).unwrap_or_default(),
         }
     }
 }
@@ -198,6 +242,19 @@ impl UnitHasher for Sha1 {
     }
     fn close(self) -> Sha1Digest {
         self.finalize().into()
+    }
+}
+
+impl UnitHasher for Sha256 {
+    type Output = String;
+    fn start() -> Self {
+        Self(openssl::sha::Sha256::new())
+    }
+    fn feed(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+    fn close(self) -> String {
+        hex::encode(self.0.finish())
     }
 }
 
@@ -268,7 +325,12 @@ mod tests {
     use crate::hash::{etag_of, md5_hex};
 
     fn req(md5: bool, etag: bool, slice_size: Option<u64>) -> HashRequest {
-        HashRequest { md5, etag, slice_size }
+        HashRequest {
+            md5,
+            etag,
+            slice_size,
+            block_sha256: None,
+        }
     }
 
     /// Every job is done exactly once, whatever the plan.
@@ -292,6 +354,24 @@ mod tests {
             }
         }
         assert!(plan(req(false, false, Some(3)), false, true).is_empty());
+        for md5 in [false, true] {
+            for etag in [false, true] {
+                for threads in [false, true] {
+                    let request = HashRequest {
+                        block_sha256: Some(5),
+                        ..req(md5, etag, None)
+                    };
+                    let lanes = plan(request, true, threads);
+                    for block in 0..6 {
+                        let owners = lanes.iter().filter(|l| l.sha256.is_some_and(|(_, s)| s.owns(block))).count();
+                        assert_eq!(owners, 1, "md5 {md5} etag {etag} threads {threads}");
+                    }
+                    if threads && !md5 && !etag {
+                        assert_eq!(lanes.len(), 2, "SHA-256 alone takes both cores");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! One read pass over a file, feeding every digest an upload needs.
 //!
 //! Clouds ask for different fingerprints of the same bytes: 123pan wants the whole-file MD5 and an MD5 per
-//! slice, 6pan (Wangsu WCS) wants the Qiniu-style etag (SHA-1 per 4 MiB block). Reading a large file once
+//! slice, 6pan (Wangsu WCS) wants the Qiniu-style etag (SHA-1 per 4 MiB block), HalalCloud a SHA-256 per
+//! block for its block CIDs. Reading a large file once
 //! per digest would double or triple the time to the first uploaded byte, so [`hash_file`] reads it once
 //! and hands every buffer to all the hashers that were asked for.
 //!
@@ -11,7 +12,8 @@
 //! gets a thread of its own and nothing else to do, while the etag's SHA-1 (less than half the cost of MD5
 //! with SHA-NI) runs on a second thread and the calling thread only reads. When per-slice MD5s are asked
 //! for too, they are a second sequential MD5 stream: each MD5 stream gets a thread and the etag blocks are
-//! dealt out between the two. Buffers are read once into a small fixed pool and shared read-only between
+//! dealt out between the two. SHA-256 blocks are independent like the etag's and are dealt out the same way
+//! (alone, they are halved between two threads). Buffers are read once into a small fixed pool and shared read-only between
 //! the threads, so memory stays at a few MiB whatever the size of the file. See `pipeline.rs` for the
 //! details and the measured speeds.
 //!
@@ -41,6 +43,9 @@ pub struct HashRequest {
     pub etag: bool,
     /// The MD5 of each consecutive slice of this many bytes (the last one may be shorter). Must not be 0.
     pub slice_size: Option<u64>,
+    /// The SHA-256 of each consecutive block of this many bytes (the last one may be shorter), as
+    /// HalalCloud's block CIDs need them. Must not be 0.
+    pub block_sha256: Option<u64>,
 }
 
 /// The digests of one file (or buffer).
@@ -54,6 +59,19 @@ pub struct FileDigest {
     pub etag: Option<String>,
     /// Per-slice MD5s, if a slice size was requested.
     pub slices: Option<SliceDigests>,
+    /// Per-block SHA-256s, if a block size was requested.
+    #[serde(default)]
+    pub blocks: Option<BlockSha256>,
+}
+
+/// SHA-256 of each block of a file: block `i` covers bytes `[i * block_size, min((i + 1) * block_size,
+/// size))`, so an empty file has none.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BlockSha256 {
+    /// The block size the digests were computed with.
+    pub block_size: u64,
+    /// Lower-case hex SHA-256 of each block, in file order.
+    pub sha256: Vec<String>,
 }
 
 /// MD5 of each slice of a file.
@@ -75,6 +93,11 @@ impl SliceDigests {
     }
 }
 
+/// Lower-case hex SHA-256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(openssl::sha::sha256(data))
+}
+
 /// Computes the requested digests of an in-memory buffer in one go.
 ///
 /// This is the straightforward reference for [`hash_file`] (same results for the same bytes) and the
@@ -82,8 +105,16 @@ impl SliceDigests {
 ///
 /// # Panics
 ///
-/// If `req.slice_size` is `Some(0)`.
+/// If `req.slice_size` or `req.block_sha256` is `Some(0)`.
 pub fn hash_bytes(data: &[u8], req: HashRequest) -> FileDigest {
+    let blocks = req.block_sha256.map(|block_size| {
+        assert!(block_size > 0, "block size must be at least 1 byte");
+        let step = usize::try_from(block_size).unwrap_or(usize::MAX);
+        BlockSha256 {
+            block_size,
+            sha256: data.chunks(step).map(sha256_hex).collect(),
+        }
+    });
     let slices = req.slice_size.map(|slice_size| {
         assert!(slice_size > 0, "slice size must be at least 1 byte");
         // A slice longer than the address space simply holds the whole buffer.
@@ -98,6 +129,7 @@ pub fn hash_bytes(data: &[u8], req: HashRequest) -> FileDigest {
         md5: req.md5.then(|| md5_hex(data)),
         etag: req.etag.then(|| etag_of(data)),
         slices,
+        blocks,
     }
 }
 
@@ -114,7 +146,8 @@ mod tests {
                 size: 3,
                 md5: None,
                 etag: None,
-                slices: None
+                slices: None,
+                blocks: None,
             }
         );
 
@@ -124,7 +157,14 @@ mod tests {
                 md5: true,
                 etag: true,
                 slice_size: Some(3),
+                block_sha256: Some(2),
             },
+        );
+        let blocks = all.blocks.as_ref().expect("blocks were requested");
+        assert_eq!(blocks.sha256, vec![sha256_hex(b"ab"), sha256_hex(b"cd")]);
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert_eq!(all.md5.as_deref(), Some("e2fc714c4727ee9395f324cd2e7f331f"));
         assert_eq!(all.etag.as_deref(), Some(etag_of(b"abcd").as_str()));
@@ -143,11 +183,13 @@ mod tests {
                 md5: true,
                 etag: true,
                 slice_size: Some(4),
+                block_sha256: Some(4),
             },
         );
         assert_eq!(digest.md5.as_deref(), Some("d41d8cd98f00b204e9800998ecf8427e"));
         assert_eq!(digest.etag.as_deref(), Some("Fto5o-5ea0sNMlW_75VgGJCv2AcJ"));
         assert_eq!(digest.slices.map(|s| s.md5.len()), Some(0));
+        assert_eq!(digest.blocks.map(|b| b.sha256.len()), Some(0));
     }
 
     #[test]
@@ -158,6 +200,7 @@ mod tests {
                 md5: true,
                 etag: true,
                 slice_size: Some(2),
+                block_sha256: Some(3),
             },
         );
         let json = serde_json::to_string(&digest).expect("serialize");

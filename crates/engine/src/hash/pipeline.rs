@@ -36,7 +36,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::lane::{Lane, LaneJobs, LaneOutput, etag_from, plan};
-use super::{ETAG_BLOCK_SIZE, FileDigest, HashRequest, SliceDigests};
+use super::{BlockSha256, ETAG_BLOCK_SIZE, FileDigest, HashRequest, SliceDigests};
 use crate::error::{Error, Result};
 
 /// Sizes that shape the pipeline. Tests shrink them to exercise buffer boundaries.
@@ -117,6 +117,9 @@ pub(super) fn hash_file_tuned(
     if req.slice_size == Some(0) {
         return Err(Error::invalid("slice size", "must be at least 1 byte"));
     }
+    if req.block_sha256 == Some(0) {
+        return Err(Error::invalid("block size", "must be at least 1 byte"));
+    }
     if cancel.is_cancelled() {
         return Err(Error::Cancelled);
     }
@@ -155,11 +158,20 @@ fn collect(size: u64, req: HashRequest, outputs: Vec<LaneOutput>) -> FileDigest 
     let mut md5 = None;
     let mut slices = Vec::new();
     let mut blocks = Vec::new();
+    let mut sha256 = Vec::new();
     for output in outputs {
         md5 = md5.or(output.md5);
         slices.extend(output.slices);
         blocks.extend(output.blocks);
+        sha256.extend(output.sha256);
     }
+    let sha256_blocks = req.block_sha256.map(|block_size| {
+        sha256.sort_unstable_by_key(|(index, _)| *index);
+        BlockSha256 {
+            block_size,
+            sha256: sha256.into_iter().map(|(_, digest)| digest).collect(),
+        }
+    });
     let slices = req.slice_size.map(|slice_size| {
         let md5 = if slices.is_empty() && size > 0 {
             // The single slice was not hashed on its own: it is the whole file.
@@ -175,6 +187,7 @@ fn collect(size: u64, req: HashRequest, outputs: Vec<LaneOutput>) -> FileDigest 
         md5: md5.filter(|_| req.md5),
         etag: req.etag.then(|| etag_from(&mut blocks)),
         slices,
+        blocks: sha256_blocks,
     }
 }
 
@@ -458,6 +471,8 @@ mod tests {
             md5: true,
             etag: true,
             slice_size,
+            // An odd block size, so SHA-256 blocks never line up with buffers or etag blocks.
+            block_sha256: Some(MIB as u64 + 5),
         }
     }
 
@@ -505,9 +520,16 @@ mod tests {
         for md5 in [false, true] {
             for etag in [false, true] {
                 for slice_size in [None, Some(3 * MIB as u64), Some(u64::MAX)] {
-                    let req = HashRequest { md5, etag, slice_size };
-                    let got = hash(file.path(), req, tuning(MIB, 2, 0)).expect("hash");
-                    assert_eq!(got, hash_bytes(&data, req), "{req:?}");
+                    for block_sha256 in [None, Some(BLOCK as u64), Some(u64::MAX)] {
+                        let req = HashRequest {
+                            md5,
+                            etag,
+                            slice_size,
+                            block_sha256,
+                        };
+                        let got = hash(file.path(), req, tuning(MIB, 2, 0)).expect("hash");
+                        assert_eq!(got, hash_bytes(&data, req), "{req:?}");
+                    }
                 }
             }
         }

@@ -6,6 +6,7 @@
 //! parts the driver sends in parallel before calling [`UploadSession::complete`]. Wire types stay private in
 //! each provider's folder.
 
+pub mod halalcloud;
 pub mod pan123;
 pub mod pan6;
 mod part;

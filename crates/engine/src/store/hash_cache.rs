@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::{Context, Store};
 use crate::error::{Error, Result};
-use crate::hash::{FileDigest, HashRequest, SliceDigests};
+use crate::hash::{BlockSha256, FileDigest, HashRequest, SliceDigests};
 
 /// What identifies one version of one local file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -107,34 +107,46 @@ impl Store {
         let now = self.now();
         let doing = "reading the hash cache";
         self.run(|conn| {
-            type Cached = (Option<String>, Option<String>, Option<u64>, Option<String>);
             let found: Option<Cached> = conn
                 .query_row(
-                    &format!("SELECT md5, etag, slice_size, slice_md5 FROM hash_cache WHERE {KEY_MATCH}"),
+                    &format!("SELECT md5, etag, slice_size, slice_md5, block_size, block_sha256 FROM hash_cache WHERE {KEY_MATCH}"),
                     columns,
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+                    |row| {
+                        Ok(Cached {
+                            md5: row.get(0)?,
+                            etag: row.get(1)?,
+                            slices: (row.get(2)?, row.get(3)?),
+                            blocks: (row.get(4)?, row.get(5)?),
+                        })
+                    },
                 )
                 .optional()
                 .context(doing)?;
-            let Some((md5, etag, slice_size, slice_md5)) = found else {
+            let Some(found) = found else {
                 return Ok(None);
             };
-            if (request.md5 && md5.is_none()) || (request.etag && etag.is_none()) {
+            if (request.md5 && found.md5.is_none()) || (request.etag && found.etag.is_none()) {
                 return Ok(None);
             }
+            // A damaged list is a miss, not an error: the file can always be hashed again.
             let slices = match request.slice_size {
                 None => None,
-                Some(wanted) => match (slice_size, slice_md5) {
-                    (Some(size), Some(json)) if size == wanted => {
-                        // A damaged entry is a miss, not an error: the file can always be hashed again.
-                        let Ok(md5) = serde_json::from_str::<Vec<String>>(&json) else {
-                            return Ok(None);
-                        };
-                        Some(SliceDigests { slice_size: size, md5 })
-                    }
-                    _ => return Ok(None),
+                Some(wanted) => match digest_list(found.slices, wanted) {
+                    Some(md5) => Some(SliceDigests { slice_size: wanted, md5 }),
+                    None => return Ok(None),
                 },
             };
+            let blocks = match request.block_sha256 {
+                None => None,
+                Some(wanted) => match digest_list(found.blocks, wanted) {
+                    Some(sha256) => Some(BlockSha256 {
+                        block_size: wanted,
+                        sha256,
+                    }),
+                    None => return Ok(None),
+                },
+            };
+            let (md5, etag) = (found.md5, found.etag);
             conn.execute(
                 &format!("UPDATE hash_cache SET used_at = ?6 WHERE {KEY_MATCH}"),
                 params![columns[0], columns[1], columns[2], columns[3], columns[4], now],
@@ -145,6 +157,7 @@ impl Store {
                 md5: md5.filter(|_| request.md5),
                 etag: etag.filter(|_| request.etag),
                 slices,
+                blocks,
             }))
         })
     }
@@ -163,26 +176,17 @@ impl Store {
             ));
         }
         let (slice_size, slice_md5) = match &digest.slices {
-            Some(slices) => {
-                let expected = if slices.slice_size == 0 {
-                    None
-                } else {
-                    Some(key.size.div_ceil(slices.slice_size))
-                };
-                if expected != Some(slices.md5.len() as u64) {
-                    return Err(Error::invalid(
-                        "hash cache entry",
-                        format!(
-                            "{} slice digests do not cover {} bytes in slices of {}",
-                            slices.md5.len(),
-                            key.size,
-                            slices.slice_size
-                        ),
-                    ));
-                }
-                let json = serde_json::to_string(&slices.md5).map_err(|e| Error::store(format!("encoding slice digests: {e}")))?;
-                (Some(slices.slice_size), Some(json))
-            }
+            Some(slices) => (
+                Some(slices.slice_size),
+                Some(units_json(key.size, slices.slice_size, &slices.md5, "slice")?),
+            ),
+            None => (None, None),
+        };
+        let (block_size, block_sha256) = match &digest.blocks {
+            Some(blocks) => (
+                Some(blocks.block_size),
+                Some(units_json(key.size, blocks.block_size, &blocks.sha256, "block")?),
+            ),
             None => (None, None),
         };
         let columns = key.columns()?;
@@ -195,13 +199,16 @@ impl Store {
             )
             .context(doing)?;
             conn.execute(
-                "INSERT INTO hash_cache (dev, ino, size, mtime_s, mtime_ns, md5, etag, slice_size, slice_md5, used_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                "INSERT INTO hash_cache (dev, ino, size, mtime_s, mtime_ns, md5, etag, slice_size, slice_md5, used_at,
+                                         block_size, block_sha256)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                  ON CONFLICT (dev, ino, size, mtime_s, mtime_ns) DO UPDATE SET
                      md5 = COALESCE(excluded.md5, md5),
                      etag = COALESCE(excluded.etag, etag),
                      slice_size = COALESCE(excluded.slice_size, slice_size),
                      slice_md5 = CASE WHEN excluded.slice_size IS NULL THEN slice_md5 ELSE excluded.slice_md5 END,
+                     block_size = COALESCE(excluded.block_size, block_size),
+                     block_sha256 = CASE WHEN excluded.block_size IS NULL THEN block_sha256 ELSE excluded.block_sha256 END,
                      used_at = excluded.used_at",
                 params![
                     columns[0],
@@ -213,13 +220,45 @@ impl Store {
                     digest.etag,
                     slice_size,
                     slice_md5,
-                    now
+                    now,
+                    block_size,
+                    block_sha256
                 ],
             )
             .context(doing)?;
             Ok(())
         })
     }
+}
+
+/// A cached row's digests.
+struct Cached {
+    md5: Option<String>,
+    etag: Option<String>,
+    /// Slice size and the JSON list of slice MD5s.
+    slices: (Option<u64>, Option<String>),
+    /// Block size and the JSON list of block SHA-256s.
+    blocks: (Option<u64>, Option<String>),
+}
+
+/// The cached list of per-unit digests when it was made for units of `wanted` bytes.
+fn digest_list((size, json): (Option<u64>, Option<String>), wanted: u64) -> Option<Vec<String>> {
+    match (size, json) {
+        (Some(size), Some(json)) if size == wanted => serde_json::from_str(&json).ok(),
+        _ => None,
+    }
+}
+
+/// The JSON list of per-unit digests to cache, checked to cover a file of `size` bytes in units of `unit`.
+fn units_json(size: u64, unit: u64, digests: &[String], what: &str) -> Result<String> {
+    let expected = if unit == 0 { None } else { Some(size.div_ceil(unit)) };
+    if expected != Some(digests.len() as u64) {
+        return Err(Error::invalid(
+            "hash cache entry",
+            format!("{} {what} digests do not cover {size} bytes in {what}s of {unit}", digests.len()),
+        ));
+    }
+    serde_json::to_string(digests).map_err(|e| Error::store(format!("encoding {what} digests: {e}")))
 }
 
 #[cfg(test)]

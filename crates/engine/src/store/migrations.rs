@@ -15,7 +15,7 @@ use super::{Context, store_error};
 use crate::error::Result;
 
 /// Every migration, in order. Append only.
-pub(super) const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_APP_SETTINGS, V3_BYTES_SENT];
+pub(super) const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_APP_SETTINGS, V3_BYTES_SENT, V4_BLOCK_SHA256];
 
 /// Version 1: profiles, the queue, parts and resume state, the hash cache and history.
 const V1_INITIAL: &str = r#"
@@ -120,6 +120,13 @@ ALTER TABLE tasks ADD COLUMN bytes_sent INTEGER CHECK (bytes_sent >= 0);
 -- A step after the upload, as JSON (`{"kind": "offline_download", "save_dir": …}`), and its result.
 ALTER TABLE tasks ADD COLUMN after_upload TEXT CHECK (after_upload IS NULL OR json_valid(after_upload));
 ALTER TABLE tasks ADD COLUMN after_result TEXT CHECK (after_result IS NULL OR json_valid(after_result));
+"#;
+
+/// Version 4: SHA-256 per block in the hash cache (HalalCloud's block CIDs), kept for one block size like
+/// the slice MD5s.
+const V4_BLOCK_SHA256: &str = r#"
+ALTER TABLE hash_cache ADD COLUMN block_size INTEGER CHECK (block_size > 0);
+ALTER TABLE hash_cache ADD COLUMN block_sha256 TEXT CHECK (block_sha256 IS NULL OR json_valid(block_sha256));
 "#;
 
 /// The newest schema version this build knows.

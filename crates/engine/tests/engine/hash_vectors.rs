@@ -221,6 +221,7 @@ const ALL: HashRequest = HashRequest {
     md5: true,
     etag: true,
     slice_size: None,
+    block_sha256: None,
 };
 
 fn temp_file(data: &[u8]) -> tempfile::NamedTempFile {

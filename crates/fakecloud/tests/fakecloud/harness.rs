@@ -95,6 +95,7 @@ impl Harness {
                 data_dir: dir.path().to_owned(),
                 pan123: config.clone(),
                 pan6: Default::default(),
+                halalcloud: Default::default(),
                 rate_limits: rate_limits.clone(),
             },
         )
@@ -125,6 +126,7 @@ impl Harness {
             data_dir: self.dir.path().to_owned(),
             pan123: self.config.clone(),
             pan6: Default::default(),
+            halalcloud: Default::default(),
             rate_limits: self.rate_limits.clone(),
         };
         let cloud = serve("127.0.0.1:0".parse().unwrap(), config).await.unwrap();

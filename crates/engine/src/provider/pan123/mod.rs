@@ -245,6 +245,7 @@ impl CloudProvider for Pan123 {
             md5: true,
             etag: false,
             slice_size: (!self.single_step(size)).then_some(EXPECTED_SLICE_SIZE),
+            block_sha256: None,
         }
     }
 

@@ -237,6 +237,7 @@ impl CloudProvider for Pan6 {
             md5: false,
             etag: true,
             slice_size: None,
+            block_sha256: None,
         }
     }
 

@@ -96,6 +96,7 @@ fn hashed(path: PathBuf, size: u64) -> LocalFile {
             md5: Some("0123456789abcdef0123456789abcdef".into()),
             etag: None,
             slices: None,
+            blocks: None,
         },
     }
 }

@@ -72,3 +72,72 @@ async fn wrong_credentials_fail_clearly_and_leak_nothing() {
     let shown = format!("{err} {err:?}");
     assert!(!shown.contains("not-the-SECRET-value-42"), "secret leaked: {shown}");
 }
+
+/// What another client of the same clientID does: takes a token of its own.
+async fn mint_elsewhere(cloud: &super::support::Cloud) {
+    let reply: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/api/v1/access_token", cloud.running.pan123_url()))
+        .header("Platform", "open_platform")
+        .json(&json!({"clientID": "demo", "clientSecret": "demo-secret"}))
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(reply["code"], 0, "{reply}");
+}
+
+#[tokio::test]
+async fn connections_sharing_a_token_store_mint_once_and_follow_a_replacement() {
+    let cloud = cloud_with(|c| c.pan123.slice_size = MIB as u64).await;
+    let tokens = pandrop_engine::secrets::SharedTokens::in_memory();
+    let connect = || cloud.provider_with(|c| c.shared_tokens = tokens.clone());
+    let (a, b) = (connect(), connect());
+    for (i, provider) in [&a, &b].into_iter().enumerate() {
+        let path = cloud.file(&format!("s{i}.bin"), 2 * MIB, 30 + i as u64);
+        upload(provider, &path, &target("/s", &format!("s{i}.bin")), DuplicatePolicy::Fail)
+            .await
+            .expect("upload");
+    }
+    assert_eq!(cloud.requests("123pan/access_token").await, 1, "one token for both");
+    // The cloud forgets the token under `a`: `a` gets a new one, and `b`, rejected in turn, takes that one.
+    cloud
+        .faults(json!([{"route": "123pan/create", "action": {"kind": "expired_token"}}]))
+        .await;
+    for (i, provider) in [&a, &b].into_iter().enumerate() {
+        let path = cloud.file(&format!("t{i}.bin"), 2 * MIB, 40 + i as u64);
+        upload(provider, &path, &target("/s", &format!("t{i}.bin")), DuplicatePolicy::Fail)
+            .await
+            .expect("upload after the token was forgotten");
+    }
+    assert_eq!(cloud.requests("123pan/access_token").await, 2, "one replacement, shared");
+    assert_eq!(cloud.stats().await["123pan"]["retired_token_uses"], 0);
+}
+
+#[tokio::test]
+async fn a_token_logged_out_by_the_cap_fails_that_upload_clearly_and_the_next_one_gets_a_new_token() {
+    let cloud = cloud_with(|c| c.pan123.slice_size = MIB as u64).await;
+    let provider = cloud.provider_with(|c| c.retry.max_retries = 0);
+    let first = cloud.file("first.bin", 2 * MIB, 50);
+    upload(&provider, &first, &target("/cap", "first.bin"), DuplicatePolicy::Fail)
+        .await
+        .expect("first");
+    // Three sign-ins elsewhere: PanDrop's token is the fourth oldest, logged out.
+    for _ in 0..3 {
+        mint_elsewhere(&cloud).await;
+    }
+    let second = cloud.file("second.bin", 2 * MIB, 51);
+    let err = upload(&provider, &second, &target("/cap", "second.bin"), DuplicatePolicy::Fail)
+        .await
+        .expect_err("logged out");
+    assert!(matches!(err, Error::Auth { .. }), "{err}");
+    assert!(err.to_string().contains("more than three are in use"), "{err}");
+    assert_eq!(cloud.requests("123pan/access_token").await, 4, "no token minted on the spot");
+    // Retried (by the user or the queue), the upload gets a new token and goes through.
+    let report = upload(&provider, &second, &target("/cap", "second.bin"), DuplicatePolicy::Fail)
+        .await
+        .expect("retried");
+    assert_eq!(report.outcome, Outcome::Uploaded);
+    assert_eq!(cloud.requests("123pan/access_token").await, 5);
+}

@@ -20,11 +20,13 @@ const MD5: HashRequest = HashRequest {
     md5: true,
     etag: false,
     slice_size: None,
+    block_sha256: None,
 };
 const ETAG: HashRequest = HashRequest {
     md5: false,
     etag: true,
     slice_size: None,
+    block_sha256: None,
 };
 
 fn slices(slice_size: u64) -> HashRequest {
@@ -32,6 +34,7 @@ fn slices(slice_size: u64) -> HashRequest {
         md5: true,
         etag: false,
         slice_size: Some(slice_size),
+        block_sha256: None,
     }
 }
 
@@ -47,11 +50,16 @@ fn a_miss_then_a_hit_with_exactly_what_was_asked() {
         md5: true,
         etag: true,
         slice_size: Some(8),
+        block_sha256: Some(5),
     };
     db.store.cache_digest(&k, &hash_bytes(DATA, all)).unwrap();
     assert_eq!(db.store.cached_digest(&k, &all).unwrap(), Some(hash_bytes(DATA, all)));
     // Less than everything: the answer is what hashing with that request would give.
-    for request in [MD5, ETAG, slices(8), HashRequest::default()] {
+    let blocks = HashRequest {
+        block_sha256: Some(5),
+        ..HashRequest::default()
+    };
+    for request in [MD5, ETAG, slices(8), blocks, HashRequest::default()] {
         assert_eq!(
             db.store.cached_digest(&k, &request).unwrap(),
             Some(hash_bytes(DATA, request)),
@@ -71,6 +79,7 @@ fn a_partial_entry_is_a_miss() {
         md5: true,
         etag: true,
         slice_size: None,
+        block_sha256: None,
     };
     assert_eq!(db.store.cached_digest(&k, &both).unwrap(), None);
     assert_eq!(db.store.cached_digest(&k, &slices(4)).unwrap(), None, "no slices cached");
@@ -78,6 +87,18 @@ fn a_partial_entry_is_a_miss() {
     db.store.cache_digest(&k, &hash_bytes(DATA, slices(4))).unwrap();
     assert!(db.store.cached_digest(&k, &slices(4)).unwrap().is_some());
     assert_eq!(db.store.cached_digest(&k, &slices(5)).unwrap(), None, "slices of another size");
+    let blocks = |size| HashRequest {
+        block_sha256: Some(size),
+        ..HashRequest::default()
+    };
+    assert_eq!(db.store.cached_digest(&k, &blocks(4)).unwrap(), None, "no blocks cached");
+    db.store.cache_digest(&k, &hash_bytes(DATA, blocks(4))).unwrap();
+    assert_eq!(db.store.cached_digest(&k, &blocks(4)).unwrap(), Some(hash_bytes(DATA, blocks(4))));
+    assert_eq!(db.store.cached_digest(&k, &blocks(8)).unwrap(), None, "blocks of another size");
+    assert!(
+        db.store.cached_digest(&k, &slices(4)).unwrap().is_some(),
+        "slices kept beside blocks"
+    );
 }
 
 #[test]
@@ -90,6 +111,7 @@ fn digests_from_separate_runs_merge_into_one_entry() {
         md5: true,
         etag: true,
         slice_size: None,
+        block_sha256: None,
     };
     assert_eq!(db.store.cached_digest(&k, &both).unwrap(), Some(hash_bytes(DATA, both)));
 
@@ -101,6 +123,7 @@ fn digests_from_separate_runs_merge_into_one_entry() {
         md5: true,
         etag: true,
         slice_size: Some(16),
+        block_sha256: None,
     };
     assert_eq!(db.store.cached_digest(&k, &full).unwrap(), Some(hash_bytes(DATA, full)));
 }
@@ -137,6 +160,7 @@ fn digests_that_do_not_fit_the_key_are_refused() {
             slice_size: 4,
             md5: vec!["0".repeat(32); 2],
         }),
+        blocks: None,
     };
     assert_eq!(db.store.cache_digest(&k, &short).unwrap_err().code(), ErrorCode::InvalidInput);
 }

@@ -35,7 +35,7 @@ CREATE TABLE hash_cache (
     etag       TEXT,
     slice_size INTEGER CHECK (slice_size > 0),
     slice_md5  TEXT CHECK (slice_md5 IS NULL OR json_valid(slice_md5)),
-    used_at    INTEGER NOT NULL,
+    used_at    INTEGER NOT NULL, block_size INTEGER CHECK (block_size > 0), block_sha256 TEXT CHECK (block_sha256 IS NULL OR json_valid(block_sha256)),
     PRIMARY KEY (dev, ino, size, mtime_s, mtime_ns)
 ) STRICT
 
@@ -138,7 +138,7 @@ fn schema_matches_the_snapshot() {
         "the schema changed; if that is deliberate (a new migration), update EXPECTED to:\n{actual}"
     );
     assert_eq!(db.store.schema_version().unwrap(), Store::latest_schema_version());
-    assert_eq!(Store::latest_schema_version(), 3);
+    assert_eq!(Store::latest_schema_version(), 4);
 }
 
 #[test]
