@@ -17,7 +17,7 @@ use crate::error::ErrorCode;
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderDto {
-    /// The stable name profiles carry (`123pan`, `6pan-v1`, `6pan-v2`).
+    /// The stable name profiles carry (`123pan`, `6pan-v1`, `6pan-v2`, `halalcloud`).
     pub kind: String,
     /// The real cloud's API base, shown as the default endpoint.
     pub default_endpoint: String,

@@ -16,7 +16,7 @@ use url::Url;
 use crate::CliError;
 use crate::sandbox;
 
-/// Which cloud: a name the engine's provider registry knows (`123pan`, `6pan-v1`, `6pan-v2`).
+/// Which cloud: a name the engine's provider registry knows (`123pan`, `6pan-v1`, `6pan-v2`, `halalcloud`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct ProviderArg(ProviderKind);
 
@@ -228,6 +228,7 @@ fn credentials(provider: ProviderArg, endpoint: &Url) -> Result<(Credentials, Se
     let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let mut credentials = Credentials::default();
     let mut origin = None;
+    let mut missing_plain = None;
     for field in info.fields {
         if let Some(value) = from_env(field.env) {
             if field.secret {
@@ -237,7 +238,8 @@ fn credentials(provider: ProviderArg, endpoint: &Url) -> Result<(Credentials, Se
             continue;
         }
         if !field.secret {
-            return Err(missing(provider, field.env, endpoint));
+            missing_plain = missing_plain.or(Some(field.env));
+            continue;
         }
         let key = provider.token_key(endpoint);
         match KeyringStore.get(&key) {
@@ -249,13 +251,27 @@ fn credentials(provider: ProviderArg, endpoint: &Url) -> Result<(Credentials, Se
         }
     }
     let origin = origin.ok_or_else(|| missing(provider, info.secret_field().env, endpoint))?;
-    Ok((credentials, origin))
+    // A sign-in by code (kept in the keyring by `login`) is the whole credential; a key needs every field.
+    let signed_in = matches!(origin, SecretOrigin::Keyring(_)) && provider.factory().signs_in_by_device();
+    match missing_plain {
+        Some(env) if !signed_in => Err(missing(provider, env, endpoint)),
+        _ => Ok((credentials, origin)),
+    }
 }
 
 /// What to do about a credential the CLI found nowhere.
 fn missing(provider: ProviderArg, env: &str, endpoint: &Url) -> CliError {
     let info = provider.factory().info();
-    CliError::Usage(if provider.factory().signs_in() {
+    let all: Vec<&str> = info.fields.iter().map(|f| f.env).collect();
+    CliError::Usage(if provider.factory().signs_in_by_device() {
+        format!(
+            "{env} is not set: export {} with your {} key, or run `pandrop-cli login {} --endpoint {endpoint}` \
+             to sign in with a code, or use --sandbox",
+            all.join(" and "),
+            provider.name(),
+            provider.name()
+        )
+    } else if provider.factory().signs_in() {
         format!(
             "no {} for {}: run `pandrop-cli login {} --endpoint {endpoint}` or set {env}",
             info.secret_field().key,
@@ -263,7 +279,6 @@ fn missing(provider: ProviderArg, env: &str, endpoint: &Url) -> CliError {
             provider.name()
         )
     } else {
-        let all: Vec<&str> = info.fields.iter().map(|f| f.env).collect();
         format!(
             "{env} is not set: export {} with the credentials of your {} account, or use --sandbox",
             all.join(" and "),

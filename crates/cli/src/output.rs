@@ -71,7 +71,22 @@ impl Output {
             }
             println!("{line}");
         } else {
-            self.line(format!("{status:8} {} -> {remote_path} (id {})", path.display(), report.remote.id));
+            let size = report.digest.size;
+            // Parts the cloud already held (HalalCloud's blocks, parts sent by an earlier run) are not sent.
+            let held = if report.outcome == Outcome::Uploaded && report.bytes_sent < size {
+                format!(
+                    "; sent {} of {}, the rest was on the cloud already",
+                    HumanBytes(report.bytes_sent),
+                    HumanBytes(size)
+                )
+            } else {
+                String::new()
+            };
+            self.line(format!(
+                "{status:8} {} -> {remote_path} (id {}){held}",
+                path.display(),
+                report.remote.id
+            ));
             if let Some(started) = offline {
                 self.line(format!(
                     "offline  {} task(s) started for {}",

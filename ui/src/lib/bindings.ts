@@ -263,7 +263,7 @@ export type ProfileInput = {
  *  type.
  */
 export type ProviderDto = {
-	/**  The stable name profiles carry (`123pan`, `6pan-v1`, `6pan-v2`). */
+	/**  The stable name profiles carry (`123pan`, `6pan-v1`, `6pan-v2`, `halalcloud`). */
 	kind: string,
 	/**  The real cloud's API base, shown as the default endpoint. */
 	defaultEndpoint: string,

@@ -5,6 +5,7 @@ mod common;
 
 mod cli;
 mod corpus_cli;
+mod halalcloud_cli;
 mod login_keyring;
 mod pacing;
 mod pan6_cli;

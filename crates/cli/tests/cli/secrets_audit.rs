@@ -55,6 +55,7 @@ impl Audit {
     async fn start() -> Self {
         let root = TempDir::new().expect("tempdir");
         let client_secret = marker("123pan-client-secret");
+        let halal_secret = marker("halalcloud-client-secret");
         let password = marker("6pan-password");
         let wcs_secret = marker("wcs-secret-key");
         // Every WCS upload token starts with the AccessKey: finding it finds a leaked upload token.
@@ -67,6 +68,8 @@ impl Audit {
         config.pan6.password = password.clone();
         config.pan6.secret_key = wcs_secret.clone();
         config.pan6.access_key = access_key.clone();
+        config.halalcloud.client_id = "audit-halal".into();
+        config.halalcloud.client_secret = halal_secret.clone();
         let cloud = pandrop_fakecloud::serve(([127, 0, 0, 1], 0).into(), config)
             .await
             .expect("fakecloud");
@@ -75,6 +78,7 @@ impl Audit {
         }
         let needles = vec![
             ("the 123pan clientSecret".into(), client_secret),
+            ("the HalalCloud client secret".into(), halal_secret),
             ("the 6pan password".into(), password.clone()),
             // 6pan logins send the password's MD5: as good as the password.
             ("the 6pan password's MD5".into(), md5_hex(&password)),
@@ -377,6 +381,51 @@ async fn no_secret_leaves_the_keyring_or_the_wire() {
                 &small,
             ],
             &[("PANDROP_6PAN_TOKEN", forged.as_str())],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+
+    // 4b. HalalCloud with a personal key: an upload in blocks, then a wrong secret, refused.
+    let halal_secret = audit.secret("the HalalCloud client secret");
+    let halal_endpoint = audit.cloud.halalcloud_url();
+    let file = audit.file("halal.bin", 5 * MIB + 7, 7);
+    let halal_env = [
+        ("PANDROP_CLIENT_ID", "audit-halal"),
+        ("PANDROP_CLIENT_SECRET", halal_secret.as_str()),
+    ];
+    let out = audit
+        .run(
+            "halalcloud upload",
+            &[
+                "upload",
+                "--provider",
+                "halalcloud",
+                "--endpoint",
+                &halal_endpoint,
+                "--to",
+                "/audit",
+                &file,
+            ],
+            &halal_env,
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let wrong_halal = marker("wrong-halal-secret");
+    audit.needles.push(("the wrong HalalCloud secret".into(), wrong_halal.clone()));
+    let out = audit
+        .run(
+            "halalcloud wrong secret",
+            &[
+                "upload",
+                "--provider",
+                "halalcloud",
+                "--endpoint",
+                &halal_endpoint,
+                "--to",
+                "/audit",
+                &small,
+            ],
+            &[halal_env[0], ("PANDROP_CLIENT_SECRET", wrong_halal.as_str())],
         )
         .await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));

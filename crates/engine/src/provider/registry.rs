@@ -15,6 +15,7 @@ use std::sync::Arc;
 use url::Url;
 
 use super::CloudProvider;
+use super::halalcloud::factory::HALALCLOUD;
 use super::pan6::factory::{PAN6_V1, PAN6_V2};
 use super::pan123::factory::PAN123;
 use crate::error::{Error, Result};
@@ -23,7 +24,7 @@ use crate::secrets::SharedTokens;
 use crate::store::ProviderKind;
 
 /// Every registered cloud, in the order the apps list them.
-pub static FACTORIES: &[&dyn ProviderFactory] = &[&PAN123, &PAN6_V1, &PAN6_V2];
+pub static FACTORIES: &[&dyn ProviderFactory] = &[&PAN123, &PAN6_V1, &PAN6_V2, &HALALCLOUD];
 
 /// The cloud the app's "Try the sandbox" account uses.
 pub const SANDBOX_KIND: ProviderKind = ProviderKind::PAN123;
@@ -128,6 +129,32 @@ pub struct ConnectRequest {
     pub options: ConnectOptions,
 }
 
+/// A sign-in by a code the user enters at the cloud's website (an OAuth device flow), in progress: show
+/// [`DeviceSignIn::user_code`] and [`DeviceSignIn::verification_uri`], then wait with
+/// [`ProviderFactory::device_sign_in_wait`].
+pub struct DeviceSignIn {
+    /// What the user enters.
+    pub user_code: String,
+    /// Where the user enters it.
+    pub verification_uri: String,
+    /// How long the code is good for.
+    pub expires_in: std::time::Duration,
+    /// How often to ask whether the user has entered it.
+    pub interval: std::time::Duration,
+    /// What PanDrop polls with: whoever holds it gets the tokens once the user agrees.
+    pub(crate) device_code: SecretString,
+}
+
+impl std::fmt::Debug for DeviceSignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceSignIn")
+            .field("user_code", &self.user_code)
+            .field("verification_uri", &self.verification_uri)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Builds a cloud's provider for an account.
 #[async_trait]
 pub trait ProviderFactory: Send + Sync {
@@ -145,6 +172,23 @@ pub trait ProviderFactory: Send + Sync {
     /// otherwise it is made elsewhere (123pan's developer console) and entered as it is.
     fn signs_in(&self) -> bool {
         false
+    }
+
+    /// Whether an account can be authorised by a code entered at the cloud's website instead of keys
+    /// ([`Self::device_sign_in`]); the account's secret is then what that sign-in returns.
+    fn signs_in_by_device(&self) -> bool {
+        false
+    }
+
+    /// Starts a device-code sign-in at `endpoint`, where [`Self::signs_in_by_device`].
+    async fn device_sign_in(&self, _http: &reqwest::Client, _endpoint: &Url) -> Result<DeviceSignIn> {
+        Err(Error::invalid(self.info().kind.as_str(), "has no sign-in by code"))
+    }
+
+    /// Waits until the user has entered the code and returns the account's secret; fails when the code
+    /// expires. Cancel by dropping the future.
+    async fn device_sign_in_wait(&self, _http: &reqwest::Client, _endpoint: &Url, _sign_in: &DeviceSignIn) -> Result<SecretString> {
+        Err(Error::invalid(self.info().kind.as_str(), "has no sign-in by code"))
     }
 
     /// Signs in with a user name (or phone number) and password for the account's secret (6pan's session

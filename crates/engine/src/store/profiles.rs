@@ -8,7 +8,7 @@ use super::{Context, Store, json_column, parse_column, refuse_secret_fields};
 use crate::error::{Error, Result};
 
 /// Which cloud (and which flavour of its API) a profile talks to: the stable name a provider registers
-/// (`123pan`, `6pan-v1`, `6pan-v2`). Each provider's folder defines its kind as an associated constant, and
+/// (`123pan`, `6pan-v1`, `6pan-v2`, `halalcloud`). Each provider's folder defines its kind as an associated constant, and
 /// [`crate::provider::registry`] knows them all; nothing else names one.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ProviderKind(&'static str);

@@ -264,8 +264,10 @@ impl Run<'_> {
         });
         let remote = session.complete().await?;
         self.journal.session_discarded().await?;
+        // A fresh upload that moved no byte of a non-empty file found every part on the cloud already.
+        let all_held = sent == 0 && self.local.size > 0 && done.is_empty();
         Ok(TransferReport {
-            outcome: Outcome::Uploaded,
+            outcome: if all_held { Outcome::Instant } else { Outcome::Uploaded },
             remote,
             digest: self.local.digest.clone(),
             bytes_sent: sent,
@@ -294,7 +296,7 @@ impl Run<'_> {
         }
         // Clones share their `sent` counters with `parts`, which the progress report reads.
         let todo: Vec<PartBody> = parts.iter().filter(|p| !finished[p.index as usize]).cloned().collect();
-        let sent = todo.iter().map(|p| p.len).sum();
+        let todo_indices: Vec<usize> = todo.iter().map(|p| p.index as usize).collect();
         let journal = self.journal;
         let mut results = futures::stream::iter(todo)
             .map(|part| async move {
@@ -327,7 +329,9 @@ impl Run<'_> {
             }
         }
         report(&finished);
-        Ok(sent)
+        // What the bodies moved, not what the parts hold: a part the cloud already had (a HalalCloud block its
+        // probe found) sends nothing.
+        Ok(todo_indices.iter().map(|&i| parts[i].sent().min(parts[i].len)).sum())
     }
 }
 

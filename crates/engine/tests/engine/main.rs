@@ -5,6 +5,7 @@ mod common;
 mod accounts;
 mod conformance;
 mod corpus;
+mod halalcloud;
 mod hash_vectors;
 mod keyring;
 mod pan123;

@@ -205,7 +205,12 @@ export const en = {
     keepStored: 'Keep the stored one',
     keyringDown: 'The system keyring is not reachable, so secrets cannot be saved. PanDrop does not store them anywhere else.',
     required: (field: string) => `${field} is required.`,
-    providers: { '123pan': '123pan', '6pan-v1': '6pan (v1 API)', '6pan-v2': '6pan (v2 API)' } as Record<string, string>,
+    providers: {
+      '123pan': '123pan',
+      '6pan-v1': '6pan (v1 API)',
+      '6pan-v2': '6pan (v2 API)',
+      halalcloud: '6pan / HalalCloud',
+    } as Record<string, string>,
   },
 
   settingsDialog: {

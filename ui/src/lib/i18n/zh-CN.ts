@@ -201,7 +201,12 @@ export const zhCN: Messages = {
     keepStored: '保留已保存的',
     keyringDown: '无法访问系统密钥环，因此无法保存密钥。PanDrop 不会把密钥存到其他任何地方。',
     required: (field: string) => `请填写${field}。`,
-    providers: { '123pan': '123云盘', '6pan-v1': '6盘（v1 接口）', '6pan-v2': '6盘（v2 接口）' },
+    providers: {
+      '123pan': '123云盘',
+      '6pan-v1': '6盘（v1 接口）',
+      '6pan-v2': '6盘（v2 接口）',
+      halalcloud: '6盘 / 清真云 HalalCloud',
+    },
   },
 
   settingsDialog: {

@@ -23,6 +23,8 @@ struct Entry {
     kind: &'static str,
     /// The route of one part's first request (a fault there stops or slows a part).
     part_route: &'static str,
+    /// The route that carries a part's bytes (the first one too, except where a part is probed first).
+    send_route: &'static str,
     /// The route that opens an upload.
     begin_route: &'static str,
     /// How long a part is on the fake cloud (123pan's slices are set to 1 MiB for the suite).
@@ -34,19 +36,29 @@ const ENTRIES: &[Entry] = &[
     Entry {
         kind: "123pan",
         part_route: "123pan/slice",
+        send_route: "123pan/slice",
         begin_route: "123pan/create",
         part_size: MIB,
     },
     Entry {
         kind: "6pan-v1",
         part_route: "wcs/mkblk",
+        send_route: "wcs/mkblk",
         begin_route: "6pan/v1/store_token",
         part_size: 4 * MIB,
     },
     Entry {
         kind: "6pan-v2",
         part_route: "wcs/mkblk",
+        send_route: "wcs/mkblk",
         begin_route: "6pan/v2/upload_token",
+        part_size: 4 * MIB,
+    },
+    Entry {
+        kind: "halalcloud",
+        part_route: "halalcloud/upload/probe",
+        send_route: "halalcloud/upload/block",
+        begin_route: "halalcloud/userfile/create_upload_task",
         part_size: 4 * MIB,
     },
 ];
@@ -143,13 +155,13 @@ async fn bytes_the_cloud_holds_finish_at_once() {
         upload(provider.as_ref(), &path, &target("/i", "first.bin"), DuplicatePolicy::Fail)
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", entry.kind));
-        let parts_before = cloud.requests(entry.part_route).await;
+        let parts_before = cloud.requests(entry.send_route).await;
         let again = upload(provider.as_ref(), &path, &target("/i", "again.bin"), DuplicatePolicy::Fail)
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", entry.kind));
         assert_eq!((again.outcome, again.bytes_sent), (Outcome::Instant, 0), "{}", entry.kind);
         assert_eq!(
-            cloud.requests(entry.part_route).await,
+            cloud.requests(entry.send_route).await,
             parts_before,
             "{}: a part was sent",
             entry.kind

@@ -1,0 +1,3 @@
+//! HalalCloud specifics beyond the conformance suite: the sign-in by code and its refreshes, held blocks.
+
+mod signin;
