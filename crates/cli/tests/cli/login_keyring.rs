@@ -73,3 +73,55 @@ async fn login_stores_the_token_and_upload_rotates_it_in_place() {
     assert!(!shown.contains(&first) && !shown.contains(&rotated), "tokens leaked: {shown}");
     KeyringStore.delete(&key).expect("clean up");
 }
+
+/// `pandrop-cli login halalcloud`: prints a code, waits while the user enters it at the website, keeps the
+/// sign-in in the keyring; `upload` then signs its calls with it, without any key in the environment.
+#[tokio::test]
+#[ignore = "needs a Secret Service; run under scripts/with-keyring.sh (scripts/test.sh does)"]
+async fn login_by_code_keeps_the_sign_in_and_upload_uses_it() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let mut config = pandrop_fakecloud::Config::new(dir.path().join("cloud"));
+    config.halalcloud.device_poll_interval_secs = 1;
+    let cloud = pandrop_fakecloud::serve(([127, 0, 0, 1], 0).into(), config)
+        .await
+        .expect("fakecloud");
+    let endpoint = cloud.halalcloud_url();
+    let mut login = tokio::process::Command::new(BIN)
+        .args(["login", "halalcloud", "--endpoint", &endpoint])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn login");
+    let mut lines = tokio::io::BufReader::new(login.stdout.take().expect("stdout")).lines();
+    let first = lines.next_line().await.expect("read").expect("a line");
+    let code = first.rsplit(' ').next().expect("the code").to_owned();
+    assert!(first.starts_with("open http") && first.contains("enter the code"), "{first}");
+    let approved = reqwest::Client::new()
+        .post(format!("{}/_admin/halalcloud/approve", cloud.base_url()))
+        .json(&serde_json::json!({"user_code": code}))
+        .send()
+        .await
+        .expect("approve");
+    assert!(approved.status().is_success());
+    let done = lines.next_line().await.expect("read").unwrap_or_default();
+    let status = login.wait().await.expect("login");
+    assert!(status.success() && done.contains("signed in"), "{done}");
+
+    let key = SecretKey::new("halalcloud token", url::Url::parse(&endpoint).expect("url").as_str());
+    let stored = KeyringStore.get(&key).expect("keyring").expect("the sign-in is kept");
+    assert!(!done.contains(stored.expose_secret()), "the tokens are never printed");
+
+    let file = dir.path().join("h.bin");
+    std::fs::write(&file, b"signed in by code").expect("write");
+    let out = tokio::process::Command::new(BIN)
+        .args(["upload", "--provider", "halalcloud", "--endpoint", &endpoint, "--to", "/code"])
+        .arg(&file)
+        .env_remove("PANDROP_CLIENT_ID")
+        .env_remove("PANDROP_CLIENT_SECRET")
+        .output()
+        .await
+        .expect("upload");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    KeyringStore.delete(&key).expect("clean up");
+}

@@ -11,6 +11,7 @@
 //! [`Accounts::set_sandbox_url`].
 
 mod connect;
+mod device;
 mod model;
 
 pub use model::{Account, ConnectionReport, ProfileInput, default_endpoint};

@@ -224,6 +224,18 @@ pub trait OfflineDownload: Send + Sync {
     /// The remote folder a torrent is uploaded to before its download starts.
     fn torrent_dir(&self) -> &'static str;
 
-    /// Starts downloading an uploaded torrent (the cloud file `torrent`, hashed as `digest`) into `save_dir`.
-    async fn start(&self, torrent: &RemoteFile, digest: &FileDigest, save_dir: &str) -> Result<OfflineStarted>;
+    /// Starts downloading an uploaded torrent into `save_dir`: the cloud's copy, or what the local file says
+    /// (a cloud that takes magnet links reads the torrent itself).
+    async fn start(&self, torrent: &UploadedTorrent<'_>, save_dir: &str) -> Result<OfflineStarted>;
+}
+
+/// A `.torrent` that was just uploaded for an offline download.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadedTorrent<'a> {
+    /// The cloud's copy.
+    pub remote: &'a RemoteFile,
+    /// What hashing it found.
+    pub digest: &'a FileDigest,
+    /// The local file.
+    pub local: &'a std::path::Path,
 }

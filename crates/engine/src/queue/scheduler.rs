@@ -18,7 +18,7 @@ use super::progress::ProgressBoard;
 use super::{Command, Limits, ProviderSource, QueueEvent, blocking};
 use crate::error::{Error, ErrorCode, Result, StoreFault};
 use crate::http::ByteRate;
-use crate::provider::{CloudProvider, OfflineStarted};
+use crate::provider::{CloudProvider, OfflineStarted, UploadedTorrent};
 use crate::store::{AfterUpload, FileKey, Finished, Store, Task, TaskAction, TaskError, TaskId, TaskState, Transition};
 use crate::transfer::{self, Outcome, Phase, TransferOptions, TransferReport};
 
@@ -236,7 +236,7 @@ impl Scheduler {
                 .await?;
                 let offline = match &task.after {
                     Some(AfterUpload::OfflineDownload { save_dir }) => {
-                        Some(offline_download(provider.as_ref(), &report, save_dir, &cancel).await?)
+                        Some(offline_download(provider.as_ref(), &report, &task.local_path, save_dir, &cancel).await?)
                     }
                     None => None,
                 };
@@ -514,16 +514,22 @@ struct Transferred {
 async fn offline_download(
     provider: &dyn CloudProvider,
     report: &TransferReport,
+    local: &std::path::Path,
     save_dir: &str,
     cancel: &CancellationToken,
 ) -> Result<OfflineStarted> {
     let offline = provider
         .offline()
         .ok_or_else(|| Error::invalid(provider.name(), "has no offline download"))?;
+    let torrent = UploadedTorrent {
+        remote: &report.remote,
+        digest: &report.digest,
+        local,
+    };
     let started = tokio::select! {
         biased;
         () = cancel.cancelled() => return Err(Error::Cancelled),
-        started = offline.start(&report.remote, &report.digest, save_dir) => started,
+        started = offline.start(&torrent, save_dir) => started,
     };
     started.map_err(|e| Error::AfterUpload {
         step: "the torrent was uploaded, but its offline download did not start",

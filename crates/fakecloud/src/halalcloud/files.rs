@@ -163,6 +163,29 @@ pub(crate) async fn create(State(h): State<Arc<Halal>>, body: Bytes) -> Response
     .await
 }
 
+/// `POST /v6/userfile/trash {source: [ref]}` (spec §5.3): the files (and folders, with what they hold) leave the drive.
+/// Every reference must resolve (404 otherwise, and nothing is removed); the root cannot be trashed.
+pub(crate) async fn trash(State(h): State<Arc<Halal>>, body: Bytes) -> Response {
+    with_db(&h, body, |_, conn, msg| {
+        let sources = msg.msgs("source")?;
+        if sources.is_empty() {
+            return Err(HalalError::invalid("field source must name at least one file"));
+        }
+        let tx = conn.transaction()?;
+        let mut affected = 0i64;
+        for source in sources {
+            let entry = resolve(&tx, &source)?;
+            if entry.path == "/" {
+                return Err(HalalError::invalid("the root folder cannot be trashed"));
+            }
+            affected += tree::remove(&tx, &entry)?;
+        }
+        tx.commit()?;
+        Ok(Obj::new().int64("affected", affected).into_value())
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

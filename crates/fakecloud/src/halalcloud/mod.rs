@@ -11,6 +11,7 @@
 //! | `POST /halalcloud/v6/userfile/get` | `halalcloud/userfile/get` | signed |
 //! | `POST /halalcloud/v6/userfile/list` | `halalcloud/userfile/list` | signed |
 //! | `POST /halalcloud/v6/userfile/create` | `halalcloud/userfile/create` | signed |
+//! | `POST /halalcloud/v6/userfile/trash` (`{source: [ref]}`; a folder goes with what it holds) | `halalcloud/userfile/trash` | signed |
 //! | `POST /halalcloud/v6/userfile/create_upload_task` | `halalcloud/userfile/create_upload_task` | signed |
 //! | `POST /halalcloud/v6/offline_task/parse` | `halalcloud/offline_task/parse` | signed |
 //! | `POST /halalcloud/v6/offline_task/add` | `halalcloud/offline_task/add` | signed |
@@ -115,6 +116,7 @@ pub const ROUTES: &[&str] = &[
     ROUTE_FILE_GET,
     ROUTE_FILE_LIST,
     ROUTE_FILE_CREATE,
+    ROUTE_FILE_TRASH,
     ROUTE_CREATE_UPLOAD_TASK,
     ROUTE_OFFLINE_PARSE,
     ROUTE_OFFLINE_ADD,
@@ -140,6 +142,8 @@ pub const ROUTE_FILE_GET: &str = "halalcloud/userfile/get";
 pub const ROUTE_FILE_LIST: &str = "halalcloud/userfile/list";
 /// `POST /halalcloud/v6/userfile/create`.
 pub const ROUTE_FILE_CREATE: &str = "halalcloud/userfile/create";
+/// `POST /v6/userfile/trash`.
+pub const ROUTE_FILE_TRASH: &str = "halalcloud/userfile/trash";
 /// `POST /halalcloud/v6/userfile/create_upload_task`.
 pub const ROUTE_CREATE_UPLOAD_TASK: &str = "halalcloud/userfile/create_upload_task";
 /// `POST /halalcloud/v6/offline_task/parse`.
@@ -287,6 +291,7 @@ pub(crate) fn router(h: Arc<Halal>, shared: &GuardShared) -> Router {
         .route("/v6/userfile/get", api(ROUTE_FILE_GET, post(files::get)))
         .route("/v6/userfile/list", api(ROUTE_FILE_LIST, post(files::list)))
         .route("/v6/userfile/create", api(ROUTE_FILE_CREATE, post(files::create)))
+        .route("/v6/userfile/trash", api(ROUTE_FILE_TRASH, post(files::trash)))
         .route(
             "/v6/userfile/create_upload_task",
             api(ROUTE_CREATE_UPLOAD_TASK, post(upload::create_upload_task)),

@@ -72,6 +72,21 @@ impl Msg {
         }
     }
 
+    /// A repeated message field.
+    pub(crate) fn msgs(&self, key: &str) -> Result<Vec<Msg>, HalalError> {
+        match self.value(key) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| match v {
+                    Value::Object(map) => Ok(Msg(map.clone())),
+                    other => Err(HalalError::invalid(format!("field {key} must hold JSON objects, not {other}"))),
+                })
+                .collect(),
+            Some(other) => Err(HalalError::invalid(format!("field {key} must be a JSON array, not {other}"))),
+        }
+    }
+
     /// A repeated string field.
     pub(crate) fn strs(&self, key: &str) -> Result<Vec<String>, HalalError> {
         match self.value(key) {

@@ -109,6 +109,31 @@ impl Entry {
     }
 }
 
+/// Removes an entry and, for a folder, everything under it; the bytes stay (content-addressed, they may be
+/// shared). Returns how many entries went.
+pub(crate) fn remove(conn: &Connection, entry: &Entry) -> Result<i64, FakeCloudError> {
+    let under = format!("{}/%", entry.path.trim_end_matches('/'));
+    let n = conn.execute(
+        "DELETE FROM halal_files WHERE identity = ?1 OR path LIKE ?2 ESCAPE '\\'",
+        rusqlite::params![entry.identity, escape_like(&under)],
+    )?;
+    Ok(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// Escapes `%` and `_` of a LIKE pattern except the trailing `%` that makes it a prefix match.
+fn escape_like(pattern: &str) -> String {
+    let (body, tail) = pattern.split_at(pattern.len() - 1);
+    let mut out = String::with_capacity(pattern.len() + 4);
+    for c in body.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push_str(tail);
+    out
+}
+
 /// Checks a name.
 pub(crate) fn check_name(name: &str) -> Result<(), HalalError> {
     if name.is_empty() || name.len() > MAX_NAME || name == "." || name == ".." || name.contains('/') || name.chars().any(char::is_control) {

@@ -117,6 +117,8 @@ impl Api {
         http::retry(&self.retry, || async {
             // A new timestamp and nonce for every attempt: the server refuses a nonce it has seen.
             let signed = self.signer.sign_now(&Method::POST, &url, &body, token)?;
+            // reqwest writes the Host header itself, from the same URL the signature covered.
+            tracing::trace!(host = %signed.host, method, "signed call");
             let resp = self
                 .http
                 .post(url.clone())

@@ -5,7 +5,7 @@ use secrecy::SecretString;
 use std::sync::{Arc, Mutex};
 use url::Url;
 
-use super::api::{CreateUploadTaskRequest, UploadTask, User};
+use super::api::{CreateUploadTaskRequest, FileRef, UploadTask, User};
 use super::cid;
 use super::client::{Api, upload_host};
 use super::dirs::{self, DirCache};
@@ -23,6 +23,12 @@ pub const EXPECTED_BLOCK_SIZE: u64 = 4 * 1024 * 1024;
 /// Longest name PanDrop sends, in bytes (the service publishes no limit; this is the common file-system
 /// one, so a name that works on disk works here).
 const MAX_NAME_BYTES: usize = 255;
+
+/// `POST /v6/userfile/trash` (spec §5.3).
+#[derive(serde::Serialize)]
+struct Trash<'a> {
+    source: [FileRef<'a>; 1],
+}
 
 /// How to reach a HalalCloud account with a personal key.
 #[derive(Debug, Clone)]
@@ -72,10 +78,15 @@ impl HalalCloud {
                 provider: PROVIDER,
                 name: path,
             }),
-            DuplicatePolicy::Overwrite => Err(Error::invalid(
-                path,
-                "HalalCloud cannot replace a file through its open API; choose to keep both",
-            )),
+            DuplicatePolicy::Overwrite => {
+                // The open API has no overwrite: the old file goes to the trash (where the user can still
+                // find it) before the new one is sent.
+                let trash = Trash {
+                    source: [FileRef::Path(&path)],
+                };
+                self.api.call::<_, serde_json::Value>("userfile/trash", &trash, &path).await?;
+                Ok(path)
+            }
             DuplicatePolicy::KeepBoth => {
                 let (stem, ext) = match name.rfind('.') {
                     Some(dot) if dot > 0 => name.split_at(dot),
@@ -93,6 +104,16 @@ impl HalalCloud {
                 })
             }
         }
+    }
+
+    /// The API client, for the other parts of this provider.
+    pub(super) fn api(&self) -> &Api {
+        &self.api
+    }
+
+    /// Makes sure the folder of `components` exists; returns its path.
+    pub(super) async fn ensure_dir(&self, components: &[&str]) -> Result<String> {
+        self.dirs.ensure(&self.api, components).await
     }
 
     async fn exists(&self, path: &str) -> Result<bool> {
@@ -158,6 +179,10 @@ impl CloudProvider for HalalCloud {
             format!(" as {}", user.name)
         };
         Ok(format!("signed in{who}; uploads go to {dir}"))
+    }
+
+    fn offline(&self) -> Option<&dyn crate::provider::OfflineDownload> {
+        Some(self)
     }
 
     /// A device-code sign-in's tokens as they are now: the refresh token rotates, and the account keeps the

@@ -7,9 +7,9 @@ use super::{PROVIDER, Pan6, Pan6Api};
 use crate::error::{Error, Result};
 use crate::provider::RemoteFile;
 
-use crate::hash::FileDigest;
 use crate::provider::OfflineDownload;
 pub use crate::provider::OfflineStarted;
+use crate::provider::UploadedTorrent;
 
 impl Pan6 {
     /// Starts downloading the torrent `torrent` (uploaded to the cloud, with etag `etag`) into `save_dir`.
@@ -74,8 +74,8 @@ impl OfflineDownload for Pan6 {
         super::TORRENT_DIR
     }
 
-    async fn start(&self, torrent: &RemoteFile, digest: &FileDigest, save_dir: &str) -> Result<OfflineStarted> {
-        self.offline_download(torrent, digest.etag.as_deref().unwrap_or_default(), save_dir)
+    async fn start(&self, torrent: &UploadedTorrent<'_>, save_dir: &str) -> Result<OfflineStarted> {
+        self.offline_download(torrent.remote, torrent.digest.etag.as_deref().unwrap_or_default(), save_dir)
             .await
     }
 }

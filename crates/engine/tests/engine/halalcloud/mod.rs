@@ -1,3 +1,5 @@
 //! HalalCloud specifics beyond the conformance suite: the sign-in by code and its refreshes, held blocks.
 
+mod duplicates;
+mod offline;
 mod signin;

@@ -1,6 +1,6 @@
 //! The durable queue against the sandbox cloud over real HTTP, with a real SQLite store.
 
-mod support;
+pub(crate) mod support;
 
 mod control;
 mod engine;
