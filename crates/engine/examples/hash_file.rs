@@ -1,11 +1,11 @@
 //! Hashes one file the way an upload does and prints its size, MD5 and etag.
 //!
 //! ```text
-//! cargo run --release -p pandrop-engine --example hash_file -- [--slices BYTES] [--no-md5] [--no-etag] PATH
+//! cargo run --release -p pandrop-engine --example hash_file -- [--slices BYTES] [--block-sha256 BYTES] [--no-md5] [--no-etag] PATH
 //! ```
 //!
-//! With `--slices`, the MD5 of every slice of BYTES bytes is printed too, one line each. Used by
-//! `bench/hash.sh`.
+//! With `--slices`, the MD5 of every slice of BYTES bytes is printed too, one line each; with `--block-sha256`,
+//! the SHA-256 of every block (HalalCloud's block CIDs). Used by `bench/hash.sh` and `bench/halalcloud.sh`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +28,10 @@ fn main() -> ExitCode {
                 Some(n) if n > 0 => req.slice_size = Some(n),
                 _ => return usage("--slices needs a positive number of bytes"),
             },
+            "--block-sha256" => match args.next().and_then(|n| n.parse().ok()) {
+                Some(n) if n > 0 => req.block_sha256 = Some(n),
+                _ => return usage("--block-sha256 needs a positive number of bytes"),
+            },
             "--no-md5" => req.md5 = false,
             "--no-etag" => req.etag = false,
             "-h" | "--help" => return usage(""),
@@ -48,6 +52,11 @@ fn main() -> ExitCode {
             if let Some(etag) = digest.etag {
                 println!("etag  {etag}");
             }
+            if let Some(blocks) = digest.blocks {
+                for (i, sha256) in blocks.sha256.iter().enumerate() {
+                    println!("block {i} {sha256}");
+                }
+            }
             if let Some(slices) = digest.slices {
                 for (i, md5) in slices.md5.iter().enumerate() {
                     println!("slice {i} {md5}");
@@ -66,6 +75,6 @@ fn usage(problem: &str) -> ExitCode {
     if !problem.is_empty() {
         eprintln!("hash_file: {problem}");
     }
-    eprintln!("usage: hash_file [--slices BYTES] [--no-md5] [--no-etag] PATH");
+    eprintln!("usage: hash_file [--slices BYTES] [--block-sha256 BYTES] [--no-md5] [--no-etag] PATH");
     if problem.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) }
 }
