@@ -138,3 +138,24 @@ async fn files_tasks_and_tokens_survive_a_restart() {
     let (_, sent) = h.upload("/keep/c.bin", &data).await;
     assert_eq!(sent, 0);
 }
+
+#[tokio::test]
+async fn trash_takes_files_and_folders_with_what_they_hold() {
+    let h = Halal::start().await;
+    let key = h.personal();
+    h.mkdir("/t").await;
+    h.mkdir("/t/inner").await;
+    h.mkdir("/t_sibling").await;
+    let affected = h.call(&key, "userfile/trash", json!({ "source": [{ "path": "/t" }] })).await;
+    assert_eq!(affected.ok()["affected"], "2", "the folder and its child");
+    h.call(&key, "userfile/get", json!({ "path": "/t/inner" })).await.err(404, 5);
+    // A name that only starts like the folder is not under it.
+    h.call(&key, "userfile/get", json!({ "path": "/t_sibling" })).await.ok();
+    h.call(&key, "userfile/trash", json!({ "source": [{ "path": "/nope" }] }))
+        .await
+        .err(404, 5);
+    h.call(&key, "userfile/trash", json!({ "source": [] })).await.err(400, 3);
+    h.call(&key, "userfile/trash", json!({ "source": [{ "path": "/" }] }))
+        .await
+        .err(400, 3);
+}
