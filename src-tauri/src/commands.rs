@@ -11,6 +11,7 @@ use crate::dto::{AddReport, AppInfo, ConnectionReport, MoveTo, ProfileDto, Profi
 use crate::error::{IpcError, IpcResult};
 use crate::grants::Picker;
 use crate::settings::Settings;
+use crate::signin::DeviceSignInDto;
 use crate::state::AppState;
 
 /// Runs a blocking engine call (SQLite, keyring) off the async threads.
@@ -292,6 +293,30 @@ pub async fn profile_test(state: State<'_, AppState>, id: String) -> IpcResult<C
 #[specta::specta]
 pub async fn sandbox_start(state: State<'_, AppState>) -> IpcResult<ProfileDto> {
     state.start_sandbox().await
+}
+
+/// Starts a sign-in by a code entered at the cloud's website, for an account of `provider` at `endpoint`
+/// (`null`: the real cloud): the code to show and where to enter it. The device code stays in the shell.
+#[tauri::command]
+#[specta::specta]
+pub async fn device_sign_in_start(state: State<'_, AppState>, provider: String, endpoint: Option<String>) -> IpcResult<DeviceSignInDto> {
+    state.sign_ins.start(&state.accounts, &provider, endpoint).await
+}
+
+/// Waits until the user has entered the code of sign-in `id`, then saves `input` with the sign-in as its
+/// secret (`input.secret` is ignored; the endpoint is the start's). Answers once saved, or with `cancelled`,
+/// `timeout` (the code expired) or the cloud's refusal.
+#[tauri::command]
+#[specta::specta]
+pub async fn device_sign_in_finish(state: State<'_, AppState>, id: u32, input: ProfileInput) -> IpcResult<ProfileDto> {
+    Ok(state.sign_ins.finish(&state.accounts, id, input).await?.into())
+}
+
+/// Stops sign-in `id`; a waiting `device_sign_in_finish` answers `cancelled`.
+#[tauri::command]
+#[specta::specta]
+pub async fn device_sign_in_cancel(state: State<'_, AppState>, id: u32) -> IpcResult<()> {
+    state.sign_ins.cancel(id)
 }
 
 /// The user's settings.

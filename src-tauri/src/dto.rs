@@ -23,6 +23,9 @@ pub struct ProviderDto {
     pub default_endpoint: String,
     /// What an account needs, in the order the form asks for it.
     pub fields: Vec<CredentialFieldDto>,
+    /// The account can also be made by a sign-in with a code entered at the cloud's website
+    /// (`device_sign_in_start`), instead of typing its secret.
+    pub signs_in_by_device: bool,
 }
 
 /// One credential field of a cloud.
@@ -52,6 +55,7 @@ impl ProviderDto {
                             secret: field.secret,
                         })
                         .collect(),
+                    signs_in_by_device: f.signs_in_by_device(),
                 }
             })
             .collect()
@@ -218,6 +222,9 @@ pub struct ProfileDto {
     pub has_secret: bool,
     pub sandbox: bool,
     pub active: bool,
+    /// Authorised by a code entered at the cloud's website: the secret is that sign-in, and the account has
+    /// no key fields to show or ask for.
+    pub signed_in_by_code: bool,
 }
 
 impl From<Account> for ProfileDto {
@@ -232,6 +239,7 @@ impl From<Account> for ProfileDto {
             has_secret: a.has_secret,
             sandbox: a.sandbox,
             active: a.active,
+            signed_in_by_code: a.signed_in_by_code,
         }
     }
 }

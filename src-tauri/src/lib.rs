@@ -17,6 +17,7 @@ pub mod progress;
 pub mod sandbox;
 pub mod sendto;
 pub mod settings;
+pub mod signin;
 pub mod state;
 mod tray;
 
@@ -63,6 +64,9 @@ pub fn commands<R: Runtime>() -> tauri_specta::Commands<R> {
         commands::profile_activate,
         commands::profile_test,
         commands::sandbox_start,
+        commands::device_sign_in_start,
+        commands::device_sign_in_finish,
+        commands::device_sign_in_cancel,
         commands::settings_get,
         commands::settings_set,
         sendto::commands::sendto_ready,

@@ -17,6 +17,7 @@ use crate::grants::Grants;
 use crate::progress::{self, Hooks, ProgressHub};
 use crate::sandbox::Sandbox;
 use crate::settings::Settings;
+use crate::signin::SignIns;
 
 /// The database file inside the data dir.
 const STORE_FILE: &str = "pandrop.db";
@@ -49,6 +50,8 @@ pub struct AppState {
     pub keyring: KeyringStatus,
     /// The files the page may name: those the user dropped or picked.
     pub grants: Arc<Grants>,
+    /// Sign-ins by a code entered at the cloud's website, and the tasks waiting for them.
+    pub sign_ins: SignIns,
     /// The engine: holds the run lock until [`AppState::shutdown`], so a second app on the same data dir (one
     /// started where no session bus lets the first take its files) is refused instead of sending files twice.
     engine: Engine,
@@ -81,6 +84,7 @@ impl AppState {
             hub,
             keyring,
             grants: Arc::default(),
+            sign_ins: SignIns::default(),
             engine,
             cancel,
             forwarder: std::sync::Mutex::new(Some(forwarder)),
@@ -110,9 +114,10 @@ impl AppState {
         &self.data_dir
     }
 
-    /// Stops everything in order: the queue (running transfers stay resumable in the store), the forwarder,
-    /// the rotated 6pan tokens to the keyring, the sandbox. Safe to call twice.
+    /// Stops everything in order: the sign-ins waiting for a code, the queue (running transfers stay resumable
+    /// in the store), the forwarder, the rotated 6pan tokens to the keyring, the sandbox. Safe to call twice.
     pub async fn shutdown(&self) {
+        self.sign_ins.shutdown().await;
         // The engine stops the queue (transfers stay resumable), saves renewed secrets and lets go of the lock.
         self.engine.shutdown().await;
         self.cancel.cancel();

@@ -263,6 +263,88 @@ function listTree(dir) {
   return out;
 }
 
+const typeInto = async (el, value) => {
+  await wd("POST", s(`/element/${el}/clear`), {});
+  await wd("POST", s(`/element/${el}/value`), { text: value });
+};
+const one = async (what, css, timeoutMs = 15_000) => waitFor(what, async () => (await findAll(css))[0], timeoutMs);
+
+async function halalCloudByCode(work) {
+  const base = (await invokeOk("app_info")).sandboxUrl?.replace(/\/+$/, "");
+  if (!base) fail("app_info has no sandboxUrl while the sandbox runs");
+  const endpoint = `${base}/halalcloud`;
+  const name = "HalalCloud by code";
+
+  await click(await one("the account menu button", "button.account"));
+  await click(await one("Manage accounts", '[data-action="manage"]'));
+  await one("the accounts dialog", '[data-testid="accounts-dialog"]');
+  await click(await one("+ Add account", '[data-testid="accounts-dialog"] button.add'));
+  await click(await one("the HalalCloud option", '#pf-provider option[value="halalcloud"]'));
+  await waitFor("the form to show HalalCloud", async () => (await exec('return document.querySelector("#pf-provider").value;')) === "halalcloud");
+  await typeInto(await one("the name field", "#pf-name"), name);
+  await typeInto(await one("the folder field", "#pf-dir"), "/webdriver-halal");
+  await typeInto(await one("the server address field", "#pf-endpoint"), endpoint);
+  await click(await one('"Sign in with a code"', '[data-testid="device-sign-in"]'));
+
+  const failedSignIn = async () => {
+    const panel = (await findAll('[data-testid="device-sign-in-panel"]'))[0];
+    if (panel && (await attr(panel, "data-phase")) === "failed") {
+      fail(`the sign-in failed: ${await text((await findAll('[data-testid="device-status"]'))[0])}`);
+    }
+  };
+  const codeEl = await waitFor("the code", async () => {
+    await failedSignIn();
+    return (await findAll('[data-testid="device-code"]'))[0];
+  });
+  const code = (await text(codeEl)).trim();
+  const address = (await text(await one("the address", '[data-testid="device-address"]'))).trim();
+  const countdown = await text(await one("the countdown", '[data-testid="device-countdown"]'));
+  if (!/^[A-Z0-9-]{4,}$/i.test(code)) fail(`the page shows ${JSON.stringify(code)} as the code`);
+  log(`sign-in by code: ${code} at ${address} (${countdown.trim()})`);
+  await screenshot("device-sign-in.png");
+
+  // The user enters the code at the website.
+  const approved = await fetch(`${base}/_admin/halalcloud/approve`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ user_code: code }),
+  });
+  if (!approved.ok) fail(`approving ${code}: HTTP ${approved.status} ${await approved.text()}`);
+
+  // The form closes as a saved account (the app polls every few seconds).
+  await waitFor(
+    "the sign-in to save the account",
+    async () => {
+      await failedSignIn();
+      return (await findAll('[data-testid="profile-form"]')).length === 0;
+    },
+    60_000,
+    500,
+  );
+  const profiles = await invokeOk("profiles_list");
+  const halal = profiles.find((p) => p.provider === "halalcloud" && p.name === name);
+  if (!halal) fail(`no HalalCloud profile after the sign-in: ${JSON.stringify(profiles)}`);
+  if (!halal.hasSecret || halal.endpoint.replace(/\/$/, "") !== endpoint) fail(`the saved profile: ${JSON.stringify(halal)}`);
+  const item = await one("the new account in the list", `[data-profile-id="${halal.id}"]`);
+  log(`signed in by code: profile ${halal.id} (${(await text(item)).replace(/\s+/g, " ")})`);
+
+  // Use it, and send a file to it through the sheet (which asks again once the remembered target is forgotten).
+  await click(await one("its Use button", `[data-profile-id="${halal.id}"] .actions button`));
+  await waitFor("the HalalCloud account to be active", async () => (await invokeOk("profiles_list")).find((p) => p.id === halal.id)?.active);
+  await click(await one("the dialog's close button", '[data-testid="accounts-dialog"] button.close'));
+  await invokeOk("sendto_forget");
+  const file = join(work, `halal-${randomBytes(4).toString("hex")}.bin`);
+  writeFileSync(file, randomBytes(5 * 1024 * 1024 + 123));
+  const [id] = await sendAndConfirm([file], work, { expect: "1 file" });
+  const done = await waitForRowState(id, "done", "Uploaded", 120_000);
+  log(`task ${id} to HalalCloud: ${done.state} (${done.text.replace(/\s+/g, " ")})`);
+  const files = await (await fetch(`${base}/_admin/files`)).json();
+  const remote = `/webdriver-halal/${file.split("/").pop()}`;
+  const stored = files.find((f) => f.provider === "halalcloud" && f.path === remote);
+  if (!stored || stored.size !== 5 * 1024 * 1024 + 123) fail(`the cloud lists no ${remote} under halalcloud: ${JSON.stringify(files)}`);
+  log(`the cloud holds ${remote} (${stored.size} B) under provider halalcloud`);
+}
+
 const SECRET = `pandrop-webdriver-fake-secret-${randomBytes(8).toString("hex")}`;
 
 async function appFlow() {
@@ -338,6 +420,10 @@ async function appFlow() {
   }
   log(`queue_add_paths with a file nobody dropped: refused (${report.rejected[0].message})`);
 
+  // 7. A HalalCloud account on the sandbox cloud, signed in by a code entered at its (fake) website: the
+  //    form shows the code, the "user" enters it, the account appears and takes an upload.
+  await halalCloudByCode(work);
+
   await sleep(500); // let the last progress frame settle before the picture
   await screenshot("pandrop.png");
   try {
@@ -347,7 +433,7 @@ async function appFlow() {
     log(`note: import -window root failed: ${e.message}`);
   }
 
-  // 7. A secret goes to the keyring only.
+  // 8. A secret goes to the keyring only.
   const saved = await invokeOk("profile_save", {
     input: {
       id: null,
@@ -364,7 +450,7 @@ async function appFlow() {
   if (JSON.stringify(listed).includes(SECRET)) fail("profiles_list returned the secret over IPC");
   log(`saved 123pan profile ${saved.id} with a secret (hasSecret: ${saved.hasSecret})`);
 
-  // 8. The page can call only what the capability grants, and its CSP refuses eval and remote scripts.
+  // 9. The page can call only what the capability grants, and its CSP refuses eval and remote scripts.
   for (const [cmd, args] of [
     ["plugin:notification|notify", { options: { title: "from the page" } }],
     ["plugin:dialog|open", { options: {} }],

@@ -5,7 +5,8 @@
 #   -> `pandrop send big.bin` from another process exits 0 within 2 s, the confirm sheet asks, the 8 MiB file
 #   reaches "Uploaded" -> sent again, "Instant" -> `pandrop send a.bin b.bin` (relative paths), "always" ticked,
 #   both upload -> `pandrop c.bin` uploads without asking -> the page cannot queue a file nobody dropped or
-#   picked -> screenshots -> a profile's secret is nowhere in the data dir, HOME or the app's output -> the
+#   picked -> a HalalCloud account on the sandbox, made with "Sign in with a code" (the code read from the page
+#   and approved at the sandbox's admin endpoint), takes a 5 MiB upload the cloud then lists -> screenshots -> a profile's secret is nowhere in the data dir, HOME or the app's output -> the
 #   page cannot call ungranted plugin commands, eval, or load a remote script.
 #
 #   tests/webdriver/run.sh           the app (builds ui/dist and the debug binary when needed)

@@ -7,5 +7,6 @@ interface Window {
     emit(event: string, payload: unknown): void;
     send(message: unknown): void;
     seed(n: number): void;
+    approve(userCode: string): void;
   };
 }

@@ -24,7 +24,7 @@
     profiles: [
       {
         id: 'p1', provider: '123pan', name: '我的账号', endpoint: 'https://open-api.123pan.com', defaultDir: '/照片/2026',
-        fields: { client_id: 'cid' }, hasSecret: true, sandbox: false, active: true,
+        fields: { client_id: 'cid' }, hasSecret: true, sandbox: false, active: true, signedInByCode: false,
       },
     ],
     tasks: [],
@@ -33,6 +33,8 @@
     rate: 4 * MiB,
     running: true,
     pickResult: ['/home/me/photos/IMG_0012.HEIC', '/home/me/backup-2026-11.tar', '/home/me/a|b.txt'],
+    /** Started sign-ins by code, by id. */
+    signIns: {},
   };
 
   // What the engine's lifecycle allows per state (src/test/lifecycle.json, written from the engine; run.mjs
@@ -185,6 +187,33 @@
         snapshot();
         return before - state.tasks.length;
       }
+      // Sign-in by a code: the "user" enters it when a test calls window.__fake.approve().
+      case 'device_sign_in_start': {
+        const id = state.nextSignIn = (state.nextSignIn ?? 0) + 1;
+        state.signIns[id] = { provider: args.provider, endpoint: args.endpoint, approve: null, cancel: null };
+        return { id, userCode: `CODE-000${id}`, verificationUri: 'https://www.2dland.cn/device', expiresInSecs: 600 };
+      }
+      case 'device_sign_in_finish': {
+        const signIn = state.signIns[args.id];
+        if (!signIn) throw { code: 'not_found', message: `there is no sign-in ${args.id}` };
+        return new Promise((resolve, reject) => {
+          signIn.approve = () => {
+            delete state.signIns[args.id];
+            const p = { ...args.input, id: `signed-in-${args.id}`, endpoint: signIn.endpoint ?? 'https://openapi.2dland.cn', hasSecret: true, sandbox: false, active: false, signedInByCode: true, secret: undefined };
+            delete p.secret;
+            state.profiles = [...state.profiles, p];
+            resolve(p);
+          };
+          signIn.cancel = () => reject({ code: 'cancelled', message: 'cancelled' });
+        });
+      }
+      case 'device_sign_in_cancel': {
+        const signIn = state.signIns[args.id];
+        if (!signIn) throw { code: 'not_found', message: `there is no sign-in ${args.id}` };
+        delete state.signIns[args.id];
+        signIn.cancel?.();
+        return null;
+      }
       case 'sendto_ready':
         return [];
       case 'sendto_target':
@@ -213,6 +242,11 @@
     emit,
     send,
     called: (cmd) => calls.filter((c) => c.cmd === cmd).map((c) => c.args),
+    /** The user enters the code of the sign-in showing `userCode` at the cloud's website. */
+    approve(userCode) {
+      const id = Number(userCode.split('-')[1]);
+      state.signIns[id]?.approve?.();
+    },
     /** Replaces the queue with n waiting tasks (the 10 000-row test), without running them. */
     seed(n) {
       state.running = false;

@@ -182,6 +182,30 @@ test('accounts: stored secrets are write-only and Test connection shows the serv
   await page.screenshot({ path: join(resultsDir, 'accounts.png') });
 });
 
+test('accounts: sign in with a code, entered at the website, saves the account', async (page) => {
+  await page.getByRole('button', { name: /^Account:/ }).click();
+  await page.getByRole('menuitem', { name: 'Manage accounts…' }).click();
+  const dialog = page.getByTestId('accounts-dialog');
+  await dialog.waitFor();
+  await dialog.getByRole('button', { name: '+ Add account' }).click();
+  await dialog.getByLabel('Cloud').selectOption('halalcloud');
+  await dialog.getByLabel('Name', { exact: true }).fill('清真云');
+  await dialog.getByRole('button', { name: 'Sign in with a code' }).click();
+  const code = dialog.getByTestId('device-code');
+  await code.waitFor();
+  const shown = (await code.innerText()).trim();
+  assert(shown === 'CODE-0001', `the code is shown: ${shown}`);
+  assert((await dialog.getByTestId('device-countdown').innerText()).includes('The code expires in'), 'a countdown');
+  assert(await dialog.getByRole('button', { name: 'Copy code' }).evaluate((b) => b === document.activeElement), 'Copy code has focus');
+  await page.screenshot({ path: join(resultsDir, 'device-sign-in.png') });
+  await page.evaluate((c) => window.__fake.approve(c), shown);
+  await dialog.getByTestId('profile-form').waitFor({ state: 'detached' });
+  await dialog.locator('li', { hasText: '清真云' }).waitFor();
+  /** @type {{ input: { secret: unknown; provider: string } }[]} */
+  const finish = /** @type {any} */ (await page.evaluate(() => window.__fake.called('device_sign_in_finish')));
+  assert(finish.length === 1 && finish[0].input.secret === null && finish[0].input.provider === 'halalcloud', `finish got ${JSON.stringify(finish)}`);
+});
+
 // ---- the runner ---------------------------------------------------------------------------------------------
 
 async function main() {

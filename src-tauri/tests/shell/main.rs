@@ -9,4 +9,5 @@ mod integrate;
 mod ipc;
 mod secrets;
 mod sendto;
+mod signin;
 mod support;

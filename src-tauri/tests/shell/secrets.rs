@@ -1,6 +1,7 @@
-//! The shell's secrets audit: accounts with distinctive credentials upload, fail and are refused; then no
-//! file of the data dir (database, WAL, log at `trace`), no command answer, no queue-channel message and no
-//! event the page received holds a secret or any token the cloud issued.
+//! The shell's secrets audit: accounts with distinctive credentials upload, fail and are refused, and one is
+//! signed in by a code; then no file of the data dir (database, WAL, log at `trace`), no command answer, no
+//! queue-channel message and no event the page received holds a secret, a device code or any token the cloud
+//! issued.
 
 use crate::support::Shell;
 use pandrop_engine::http;
@@ -102,6 +103,7 @@ fn no_secret_reaches_the_data_dir_the_log_or_the_page() {
     config.pan6.login_value = "audit-user".into();
     config.pan6.password = PASSWORD.into();
     config.pan6.access_key = ACCESS_KEY.into();
+    config.halalcloud.device_poll_interval_secs = 1;
     let cloud = tauri::async_runtime::block_on(pandrop_fakecloud::serve(([127, 0, 0, 1], 0).into(), config)).unwrap();
 
     // 123pan with the right secret: tested, uploaded, then instant.
@@ -140,6 +142,16 @@ fn no_secret_reaches_the_data_dir_the_log_or_the_page() {
     let forged = save(&shell, "6pan-v2", "Forged", &cloud.pan6_url(), None, FORGED_TOKEN);
     shell.ok("profile_test", json!({"id": forged["id"]}));
     assert_eq!(upload(&shell, &forged, "c.bin", 1000)["state"], "failed");
+    // HalalCloud signed in by a code entered at the website: the code's tokens become the account's secret.
+    let started = shell.ok(
+        "device_sign_in_start",
+        json!({"provider": "halalcloud", "endpoint": cloud.halalcloud_url()}),
+    );
+    let waiting = crate::signin::finish_in_background(&shell, &started["id"], crate::signin::input("HalalCloud"));
+    crate::signin::approve(&cloud, started["userCode"].as_str().unwrap());
+    let halal = waiting.join().unwrap().expect("the sign-in by code saves the account");
+    assert_eq!(halal["hasSecret"], true, "{halal}");
+    assert_eq!(upload(&shell, &halal, "halal.bin", 600_000)["state"], "done");
     shell.ok("queue_pause_all", json!({}));
     shell.ok("queue_resume_all", json!({}));
     shell.ok("profiles_list", json!({}));
@@ -183,6 +195,15 @@ fn no_secret_reaches_the_data_dir_the_log_or_the_page() {
         .map(Result::unwrap)
         .collect();
     assert!(!issued.is_empty(), "the cloud issued access tokens");
+    // Every HalalCloud device code, access token and refresh token.
+    let halal_issued: Vec<String> = db
+        .prepare("SELECT device_code FROM halal_device_codes UNION ALL SELECT token FROM halal_tokens")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(halal_issued.len() >= 3, "a device code and a token pair: {}", halal_issued.len());
 
     let mut needles: Vec<(&str, String)> = vec![
         ("the 123pan clientSecret", CLIENT_SECRET.into()),
@@ -194,6 +215,7 @@ fn no_secret_reaches_the_data_dir_the_log_or_the_page() {
     ];
     needles.extend(tokens.into_iter().map(|t| ("a 6pan session token", t)));
     needles.extend(issued.into_iter().map(|t| ("a 123pan access token", t)));
+    needles.extend(halal_issued.into_iter().map(|t| ("a HalalCloud device code or token", t)));
 
     let page: Vec<(String, Vec<u8>)> = shell
         .transcript

@@ -73,21 +73,7 @@ impl Shell {
 
     /// Invokes a command through the real handler: `Ok(data)` or `Err({code, message})`.
     pub(crate) fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let request = InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        };
-        let answer = tauri::test::get_ipc_response(&self.webview, request).map(|body| body.deserialize::<Value>().expect("json"));
-        let text = match &answer {
-            Ok(v) | Err(v) => v.to_string(),
-        };
-        self.transcript.lock().unwrap().push(format!("{cmd}: {text}"));
-        answer
+        invoke_on(&self.webview, &self.transcript, cmd, args)
     }
 
     pub(crate) fn ok(&self, cmd: &str, args: Value) -> Value {
@@ -134,6 +120,31 @@ impl Shell {
         self.state().grants.allow([path.clone()]);
         path.display().to_string()
     }
+}
+
+/// Invokes a command on `webview` (from any thread: a command that waits blocks only its caller), recording
+/// the answer in `transcript`.
+pub(crate) fn invoke_on(
+    webview: &tauri::WebviewWindow<MockRuntime>,
+    transcript: &Mutex<Vec<String>>,
+    cmd: &str,
+    args: Value,
+) -> Result<Value, Value> {
+    let request = InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        url: "tauri://localhost".parse().unwrap(),
+        body: InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    };
+    let answer = tauri::test::get_ipc_response(webview, request).map(|body| body.deserialize::<Value>().expect("json"));
+    let text = match &answer {
+        Ok(v) | Err(v) => v.to_string(),
+    };
+    transcript.lock().unwrap().push(format!("{cmd}: {text}"));
+    answer
 }
 
 struct Shutdown(tauri::AppHandle<MockRuntime>);

@@ -15,6 +15,7 @@ import type {
   ProfileInput,
   ProviderDto,
   CredentialFieldDto,
+  DeviceSignInDto,
   QueueEventDto,
   ReceivedBatch,
   SendToTarget,
@@ -38,6 +39,7 @@ export type {
   ProfileInput,
   ProviderDto,
   CredentialFieldDto,
+  DeviceSignInDto,
   QueueEventDto,
   ReceivedBatch,
   SendToTarget,
@@ -120,6 +122,12 @@ export const api = {
   activateProfile: (id: string) => call(commands.profileActivate(id)),
   testProfile: (id: string): Promise<ConnectionReport> => call(commands.profileTest(id)),
   startSandbox: (): Promise<ProfileDto> => call(commands.sandboxStart()),
+  /** Sign-in by a code entered at the cloud's website: the code to show (the shell keeps the rest). */
+  deviceSignInStart: (provider: string, endpoint: string | null): Promise<DeviceSignInDto> =>
+    call(commands.deviceSignInStart(provider, endpoint)),
+  /** Waits until the user has entered the code, then saves the account (`input.secret` is ignored). */
+  deviceSignInFinish: (id: number, input: ProfileInput): Promise<ProfileDto> => call(commands.deviceSignInFinish(id, input)),
+  deviceSignInCancel: (id: number) => call(commands.deviceSignInCancel(id)),
 
   /** Send to PanDrop: the UI listens from now on; answers the batches that arrived before it did. */
   sendToReady: (): Promise<ReceivedBatch[]> => call(commands.sendtoReady()),

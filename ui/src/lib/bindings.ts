@@ -58,6 +58,19 @@ export const commands = {
 	profileTest: (id: string) => typedError<ConnectionReport, IpcError>(__TAURI_INVOKE("profile_test", { id })),
 	/**  Starts the built-in cloud and makes its demo profile the active one. */
 	sandboxStart: () => typedError<ProfileDto, IpcError>(__TAURI_INVOKE("sandbox_start")),
+	/**
+	 *  Starts a sign-in by a code entered at the cloud's website, for an account of `provider` at `endpoint`
+	 *  (`null`: the real cloud): the code to show and where to enter it. The device code stays in the shell.
+	 */
+	deviceSignInStart: (provider: string, endpoint: string | null) => typedError<DeviceSignInDto, IpcError>(__TAURI_INVOKE("device_sign_in_start", { provider, endpoint })),
+	/**
+	 *  Waits until the user has entered the code of sign-in `id`, then saves `input` with the sign-in as its
+	 *  secret (`input.secret` is ignored; the endpoint is the start's). Answers once saved, or with `cancelled`,
+	 *  `timeout` (the code expired) or the cloud's refusal.
+	 */
+	deviceSignInFinish: (id: number, input: ProfileInput) => typedError<ProfileDto, IpcError>(__TAURI_INVOKE("device_sign_in_finish", { id, input })),
+	/**  Stops sign-in `id`; a waiting `device_sign_in_finish` answers `cancelled`. */
+	deviceSignInCancel: (id: number) => typedError<null, IpcError>(__TAURI_INVOKE("device_sign_in_cancel", { id })),
 	/**  The user's settings. */
 	settingsGet: () => typedError<Settings, IpcError>(__TAURI_INVOKE("settings_get")),
 	/**  Checks, stores and applies settings to the running queue. */
@@ -125,6 +138,18 @@ export type CredentialFieldDto = {
 	key: string,
 	/**  A secret goes to the keyring and is never shown again; there is one per cloud. */
 	secret: boolean,
+};
+
+/**  What `device_sign_in_start` hands the page: the code to show and where to enter it. */
+export type DeviceSignInDto = {
+	/**  Names this sign-in in `device_sign_in_finish` and `device_sign_in_cancel`. */
+	id: number,
+	/**  What the user enters at the website. */
+	userCode: string,
+	/**  The website's page where the user enters it. */
+	verificationUri: string,
+	/**  How long the code is good for, from now. */
+	expiresInSecs: number,
 };
 
 /**  What to do when the target already holds a file of the same name. */
@@ -242,6 +267,11 @@ export type ProfileDto = {
 	hasSecret: boolean,
 	sandbox: boolean,
 	active: boolean,
+	/**
+	 *  Authorised by a code entered at the cloud's website: the secret is that sign-in, and the account has
+	 *  no key fields to show or ask for.
+	 */
+	signedInByCode: boolean,
 };
 
 /**  A new profile or changes to one. No `Debug`: it may carry a secret. */
@@ -269,6 +299,11 @@ export type ProviderDto = {
 	defaultEndpoint: string,
 	/**  What an account needs, in the order the form asks for it. */
 	fields: CredentialFieldDto[],
+	/**
+	 *  The account can also be made by a sign-in with a code entered at the cloud's website
+	 *  (`device_sign_in_start`), instead of typing its secret.
+	 */
+	signsInByDevice: boolean,
 };
 
 /**  A message on the queue channel. */

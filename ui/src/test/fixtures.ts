@@ -44,6 +44,7 @@ export function profile(over: Partial<ProfileDto> = {}): ProfileDto {
     defaultDir: '/照片/2026',
     fields: { client_id: 'cid' },
     hasSecret: true,
+    signedInByCode: false,
     sandbox: false,
     active: true,
     ...over,

@@ -79,9 +79,20 @@ export function fakeShell(init: { tasks?: TaskDto[]; profiles?: ProfileDto[]; se
         case 'sandbox_start': {
           const p: ProfileDto = {
             id: 'sandbox', provider: '123pan', name: 'Sandbox', endpoint: 'http://127.0.0.1:1', defaultDir: '/',
-            fields: {}, hasSecret: true, sandbox: true, active: true,
+            fields: {}, hasSecret: true, sandbox: true, active: true, signedInByCode: false,
           };
           shell.profiles = [p];
+          return p;
+        }
+        case 'device_sign_in_start':
+          return { id: 7, userCode: 'WDJB-MJHT', verificationUri: 'https://www.2dland.cn/device', expiresInSecs: 600 };
+        case 'device_sign_in_finish': {
+          const input = args.input as { provider: string; name: string; endpoint: string | null; defaultDir: string };
+          const p: ProfileDto = {
+            id: `signed-in-${args.id}`, provider: input.provider, name: input.name, endpoint: input.endpoint ?? 'https://openapi.2dland.cn',
+            defaultDir: input.defaultDir, fields: {}, hasSecret: true, sandbox: false, active: false, signedInByCode: true,
+          };
+          shell.profiles = [...shell.profiles, p];
           return p;
         }
         case 'pick_paths':

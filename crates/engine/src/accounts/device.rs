@@ -24,20 +24,26 @@ impl Accounts {
         factory.device_sign_in(&self.inner.http, &endpoint).await
     }
 
-    /// Waits until the user has entered the code of `sign_in`, then saves `input` (its `secret` is ignored)
-    /// with the sign-in as its secret. Cancel by dropping the future; fails when the code expires.
+    /// Waits until the user has entered the code of `sign_in`, then saves `input` (its `secret` is ignored;
+    /// it needs no key fields) with the sign-in as its secret. The input is checked before the wait, so a
+    /// mistake in it does not spend an approved code. Cancel by dropping the future; fails when the code
+    /// expires.
     pub async fn finish_device_sign_in(&self, mut input: ProfileInput, sign_in: &DeviceSignIn) -> Result<Account> {
         let factory = registry::factory(input.provider);
         let endpoint = device_endpoint(input.provider, input.endpoint.as_deref())?;
+        let (accounts, probe) = (self.clone(), input.clone());
+        blocking(move || accounts.checked(&probe, true).map(drop)).await?;
         let secret = factory.device_sign_in_wait(&self.inner.http, &endpoint, sign_in).await?;
         input.secret = Some(secret);
         let accounts = self.clone();
-        tokio::task::spawn_blocking(move || accounts.save(input))
-            .await
-            .map_err(|e| Error::Keyring {
-                message: format!("keyring worker failed: {e}"),
-            })?
+        blocking(move || accounts.save_as(input, true)).await
     }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| Error::Keyring {
+        message: format!("keyring worker failed: {e}"),
+    })?
 }
 
 /// The API base a sign-in by code goes to: the one given, or the real cloud's.

@@ -125,6 +125,18 @@ impl Accounts {
     /// Adds a profile or changes one, storing its secret first (a profile is never saved without the
     /// secret it needs). The first profile becomes the active one. Blocks on the store and the keyring.
     pub fn save(&self, input: ProfileInput) -> Result<Account> {
+        self.save_as(input, false)
+    }
+
+    /// [`Accounts::save`] for an account whose secret comes from a sign-in by code (`by_code`), which needs no
+    /// key fields. An edit that sends no new secret keeps how the account signs in.
+    pub(super) fn save_as(&self, input: ProfileInput, by_code: bool) -> Result<Account> {
+        let (existing, profile) = self.checked(&input, by_code)?;
+        self.store_profile(input, existing, profile)
+    }
+
+    /// The stored profile `input` edits (if any) and the profile it makes, checked; nothing is written.
+    pub(super) fn checked(&self, input: &ProfileInput, by_code: bool) -> Result<(Option<Profile>, Profile)> {
         let existing = match &input.id {
             Some(id) => Some(
                 self.inner
@@ -134,7 +146,12 @@ impl Accounts {
             ),
             None => None,
         };
-        let profile = input.to_profile(existing.as_ref())?;
+        let by_code = by_code || (input.secret.is_none() && existing.as_ref().is_some_and(model::signed_in_by_code));
+        let profile = input.to_profile(existing.as_ref(), by_code)?;
+        Ok((existing, profile))
+    }
+
+    fn store_profile(&self, input: ProfileInput, existing: Option<Profile>, profile: Profile) -> Result<Account> {
         let sandbox = profile.endpoint == SANDBOX_ENDPOINT;
         let key = secret_key(&profile.id);
         match &input.secret {

@@ -21,6 +21,17 @@ pub struct Account {
     pub sandbox: bool,
     /// Whether uploads go here by default.
     pub active: bool,
+    /// Whether the account was authorised by a code entered at the cloud's website: its secret is that
+    /// sign-in, and it has no key fields.
+    pub signed_in_by_code: bool,
+}
+
+/// The profile setting that marks an account signed in by code.
+pub(super) const SIGNED_IN_BY_CODE: &str = "signed_in_by_code";
+
+/// Whether a stored profile was signed in by code.
+pub(super) fn signed_in_by_code(profile: &Profile) -> bool {
+    profile.settings.get(SIGNED_IN_BY_CODE).and_then(serde_json::Value::as_bool) == Some(true)
 }
 
 impl Account {
@@ -37,6 +48,7 @@ impl Account {
             .collect();
         Self {
             active: active == Some(profile.id.as_str()),
+            signed_in_by_code: signed_in_by_code(&profile),
             fields,
             has_secret,
             sandbox,
@@ -68,8 +80,9 @@ pub struct ProfileInput {
 
 impl ProfileInput {
     /// The profile to store, checked: a name, a URL or the sandbox marker, an absolute folder, every plain
-    /// credential field the cloud needs. Settings of `existing` that this input does not set are kept.
-    pub(super) fn to_profile(&self, existing: Option<&Profile>) -> Result<Profile> {
+    /// credential field the cloud needs (none for an account signed in by code, `by_code`). Settings of
+    /// `existing` that this input does not set are kept.
+    pub(super) fn to_profile(&self, existing: Option<&Profile>, by_code: bool) -> Result<Profile> {
         let name = self.name.trim();
         if name.is_empty() {
             return Err(Error::invalid("profile name", "must not be empty"));
@@ -96,9 +109,13 @@ impl ProfileInput {
             for key in others {
                 map.remove(key);
             }
+            map.remove(SIGNED_IN_BY_CODE);
         }
-        // The sandbox brings its own demo credentials.
-        let needed = if endpoint == SANDBOX_ENDPOINT {
+        if by_code {
+            settings[SIGNED_IN_BY_CODE] = serde_json::Value::Bool(true);
+        }
+        // The sandbox brings its own demo credentials; a sign-in by code is the whole credential.
+        let needed = if endpoint == SANDBOX_ENDPOINT || by_code {
             &[][..]
         } else {
             registry::factory(self.provider).info().fields
@@ -162,22 +179,22 @@ mod tests {
 
     #[test]
     fn inputs_are_checked_and_normalised() {
-        let p = input(ProviderKind::PAN123).to_profile(None).unwrap();
+        let p = input(ProviderKind::PAN123).to_profile(None, false).unwrap();
         assert_eq!((p.name.as_str(), p.default_dir.as_str()), ("Mine", "/photos/2026"));
         assert_eq!(p.endpoint, crate::provider::pan123::DEFAULT_ENDPOINT);
         assert_eq!(p.settings, serde_json::json!({"client_id": "cid"}));
-        let p6 = input(ProviderKind::PAN6_V2).to_profile(Some(&p)).unwrap();
+        let p6 = input(ProviderKind::PAN6_V2).to_profile(Some(&p), false).unwrap();
         assert_eq!(p6.settings, serde_json::json!({}));
         assert_eq!(normalize_dir("").unwrap(), "/");
 
         let mut bad = input(ProviderKind::PAN123);
         bad.fields.clear();
-        assert!(bad.to_profile(None).is_err());
+        assert!(bad.to_profile(None, false).is_err());
         let mut bad = input(ProviderKind::PAN6_V1);
         bad.endpoint = Some("ftp://x".into());
-        assert!(bad.to_profile(None).is_err());
+        assert!(bad.to_profile(None, false).is_err());
         let mut bad = input(ProviderKind::PAN6_V1);
         bad.default_dir = "/a/../b".into();
-        assert!(bad.to_profile(None).is_err());
+        assert!(bad.to_profile(None, false).is_err());
     }
 }

@@ -1,5 +1,24 @@
-import { api as defaultApi, type Api, type AppInfo, type ConnectionReport, type ProfileDto, type ProfileInput, type ProviderDto } from '../api';
+import {
+  api as defaultApi,
+  type Api,
+  type AppInfo,
+  type ConnectionReport,
+  type DeviceSignInDto,
+  type ProfileDto,
+  type ProfileInput,
+  type ProviderDto,
+} from '../api';
 import { Notices } from './notices.svelte';
+
+/** A sign-in by a code entered at the cloud's website, as the account form runs it. */
+export interface DeviceSignInFlow {
+  /** Asks the cloud for a code; rejects with the shell's `UiError`. */
+  start(provider: string, endpoint: string | null): Promise<DeviceSignInDto>;
+  /** Waits until the user has entered the code, then saves the account. */
+  finish(id: number, input: ProfileInput): Promise<ProfileDto>;
+  /** Stops a sign-in; a waiting `finish` rejects with `cancelled`. */
+  cancel(id: number): Promise<void>;
+}
 
 /** Profiles (accounts), the active one, and where new uploads go. */
 export class AccountsStore {
@@ -18,6 +37,20 @@ export class AccountsStore {
 
   active: ProfileDto | null = $derived(this.profiles.find((p) => p.active) ?? null);
   effectiveDir: string | null = $derived(this.targetDir ?? this.active?.defaultDir ?? null);
+
+  /** Sign-ins by a code entered at the cloud's website (clouds whose provider `signsInByDevice`). */
+  readonly deviceSignIn: DeviceSignInFlow = {
+    start: (provider, endpoint) => this.#api.deviceSignInStart(provider, endpoint),
+    finish: async (id, input) => {
+      const saved = await this.#api.deviceSignInFinish(id, input);
+      delete this.reports[saved.id];
+      await this.refresh();
+      return saved;
+    },
+    cancel: async (id) => {
+      await this.#api.deviceSignInCancel(id);
+    },
+  };
 
   constructor(api: Api = defaultApi, notices: Notices = new Notices()) {
     this.#api = api;

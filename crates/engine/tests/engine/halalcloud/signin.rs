@@ -106,3 +106,54 @@ async fn a_code_nobody_enters_expires_with_a_clear_message() {
     let err = factory.device_sign_in_wait(&http, &endpoint, &sign_in).await.expect_err("expired");
     assert!(err.to_string().contains(&sign_in.user_code), "{err}");
 }
+
+/// The app's way: the engine's accounts start the sign-in, wait, and save an account with no key fields; an
+/// edit that renames it keeps it signed in by code; a bad input is refused before the wait.
+#[tokio::test]
+async fn the_app_saves_an_account_signed_in_by_code() {
+    use pandrop_engine::accounts::{Accounts, ProfileInput};
+    use pandrop_engine::secrets::{MemoryStore, SecretStore};
+
+    let cloud = cloud_with(|c| c.halalcloud.device_poll_interval_secs = 1).await;
+    let store = Arc::new(pandrop_engine::store::Store::open(&cloud.dir.path().join("app.db")).expect("store"));
+    let secrets: Arc<dyn SecretStore> = Arc::new(MemoryStore::default());
+    let accounts = Accounts::new(store, secrets, pandrop_engine::http::client());
+    let endpoint = cloud.running.halalcloud_url();
+    let input = |name: &str| ProfileInput {
+        id: None,
+        provider: ProviderKind::HALALCLOUD,
+        name: name.into(),
+        endpoint: Some(endpoint.clone()),
+        default_dir: "/app".into(),
+        fields: Default::default(),
+        secret: None,
+    };
+    let sign_in = accounts
+        .start_device_sign_in(ProviderKind::HALALCLOUD, Some(&endpoint))
+        .await
+        .expect("a code");
+    let err = accounts.finish_device_sign_in(input(" "), &sign_in).await.expect_err("no name");
+    assert_eq!(err.code(), pandrop_engine::ErrorCode::InvalidInput, "{err}");
+    assert_eq!(
+        cloud.requests("halalcloud/oauth/get_device_code_state").await,
+        0,
+        "refused before the wait"
+    );
+
+    let (saved, ()) = tokio::join!(accounts.finish_device_sign_in(input("Halal"), &sign_in), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        approve(&cloud, &sign_in.user_code).await;
+    });
+    let saved = saved.expect("saved");
+    assert!(saved.signed_in_by_code && saved.has_secret && saved.fields.is_empty(), "{saved:?}");
+    let report = accounts.test(&saved.profile.id).await.expect("test");
+    assert!(report.ok, "{}", report.message);
+
+    let renamed = accounts
+        .save(ProfileInput {
+            id: Some(saved.profile.id.clone()),
+            ..input("Halal at home")
+        })
+        .expect("renamed");
+    assert!(renamed.signed_in_by_code, "{renamed:?}");
+}
