@@ -89,6 +89,7 @@ pub struct TaskDto {
     pub position: i64,
     pub attempts: u32,
     pub allowed_actions: Vec<TaskAction>,
+    pub bytes_held: u64,
 }
 
 impl From<Task> for TaskDto {
@@ -110,6 +111,7 @@ impl From<Task> for TaskDto {
             remote_id: t.remote_id,
             position: t.position,
             attempts: t.attempts,
+            bytes_held: t.bytes_held.unwrap_or(0),
         }
     }
 }

@@ -176,7 +176,7 @@ async fn handle(hub: &ProgressHub, queue: &Queue, event: QueueEvent, batch: &mut
                 *idle = Some(Box::pin(async move { queue.wait_idle().await }));
             }
             if state.is_finished() {
-                count(batch, state, task.size);
+                count(batch, state, task.size, task.bytes_held.unwrap_or(0));
                 (hub.hooks.on_task_finished)();
             }
             hub.broadcast(QueueEventDto::State {
@@ -198,9 +198,14 @@ async fn handle(hub: &ProgressHub, queue: &Queue, event: QueueEvent, batch: &mut
     }
 }
 
-fn count(batch: &mut BatchCounts, state: TaskState, size: u64) {
+/// Counts a finished task into its batch: what was not sent is an instant file's size, or the parts of an
+/// uploaded one that the cloud held already (`held`).
+fn count(batch: &mut BatchCounts, state: TaskState, size: u64, held: u64) {
     match state {
-        TaskState::Done => batch.uploaded += 1,
+        TaskState::Done => {
+            batch.uploaded += 1;
+            batch.bytes_saved += held;
+        }
         TaskState::Instant => {
             batch.instant += 1;
             batch.bytes_saved += size;

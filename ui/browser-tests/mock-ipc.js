@@ -82,7 +82,7 @@
     const t = {
       id: state.nextId++, name, localPath: path, size: sizeFor(name), profileId: profile ? profile.id : 'p1',
       remoteDir: remoteDir ?? (profile ? profile.defaultDir : '/'), state: 'queued', bytesDone: 0, error: null,
-      remoteId: null, position: state.nextId, attempts: 0, ...extra,
+      remoteId: null, position: state.nextId, attempts: 0, bytesHeld: 0, ...extra,
     };
     t._done = 0;
     state.tasks.push(t);

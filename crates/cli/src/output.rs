@@ -64,6 +64,7 @@ impl Output {
                 "size": report.digest.size,
                 "md5": report.digest.md5,
                 "bytes_sent": report.bytes_sent,
+                "bytes_held": report.bytes_held,
                 "error": null,
             });
             if let Some(started) = offline {
@@ -71,13 +72,12 @@ impl Output {
             }
             println!("{line}");
         } else {
-            let size = report.digest.size;
-            // Parts the cloud already held (HalalCloud's blocks, parts sent by an earlier run) are not sent.
-            let held = if report.outcome == Outcome::Uploaded && report.bytes_sent < size {
+            // Parts the cloud already held (HalalCloud's blocks) were not sent: say how much.
+            let held = if report.bytes_held > 0 {
                 format!(
-                    "; sent {} of {}, the rest was on the cloud already",
-                    HumanBytes(report.bytes_sent),
-                    HumanBytes(size)
+                    "; {} of {} was on the cloud already and not sent",
+                    HumanBytes(report.bytes_held),
+                    HumanBytes(report.digest.size)
                 )
             } else {
                 String::new()
@@ -107,6 +107,7 @@ impl Output {
                 "size": null,
                 "md5": null,
                 "bytes_sent": 0,
+                "bytes_held": 0,
                 "error": message,
             });
             println!("{line}");

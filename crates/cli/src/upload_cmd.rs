@@ -246,6 +246,7 @@ impl Reporter<'_> {
             digest: self.digest(&task),
             // What the transfer that finished it sent, as recorded then.
             bytes_sent: task.bytes_sent.unwrap_or(0),
+            bytes_held: task.bytes_held.unwrap_or(0),
         };
         self.output
             .success(&task.local_path, &task.target.full_path(), &report, task.offline.as_ref());

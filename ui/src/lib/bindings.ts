@@ -425,6 +425,7 @@ export type TaskDto = {
 	position: number,
 	attempts: number,
 	allowedActions: TaskAction[],
+	bytesHeld: number,
 };
 
 /**  Why a task failed. */

@@ -27,6 +27,7 @@ export function task(over: Partial<TaskDto> = {}): TaskDto {
     position: id,
     attempts: 0,
     allowedActions: ALLOWED[over.state ?? 'queued'],
+    bytesHeld: 0,
     ...over,
   };
 }

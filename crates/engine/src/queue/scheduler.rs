@@ -261,6 +261,7 @@ impl Scheduler {
                     },
                     remote_id: report.remote.id.clone(),
                     bytes_sent: Some(report.bytes_sent),
+                    bytes_held: Some(report.bytes_held),
                     offline,
                 };
                 match blocking(&self.store, move |s| s.finish_with(id, &finished)).await {

@@ -15,7 +15,7 @@ use super::{Context, store_error};
 use crate::error::Result;
 
 /// Every migration, in order. Append only.
-pub(super) const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_APP_SETTINGS, V3_BYTES_SENT, V4_BLOCK_SHA256];
+pub(super) const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_APP_SETTINGS, V3_BYTES_SENT, V4_BLOCK_SHA256, V5_BYTES_HELD];
 
 /// Version 1: profiles, the queue, parts and resume state, the hash cache and history.
 const V1_INITIAL: &str = r#"
@@ -127,6 +127,11 @@ ALTER TABLE tasks ADD COLUMN after_result TEXT CHECK (after_result IS NULL OR js
 const V4_BLOCK_SHA256: &str = r#"
 ALTER TABLE hash_cache ADD COLUMN block_size INTEGER CHECK (block_size > 0);
 ALTER TABLE hash_cache ADD COLUMN block_sha256 TEXT CHECK (block_sha256 IS NULL OR json_valid(block_sha256));
+"#;
+
+/// Version 5: bytes of a finished task that the cloud held already and were not sent (HalalCloud's blocks).
+const V5_BYTES_HELD: &str = r#"
+ALTER TABLE tasks ADD COLUMN bytes_held INTEGER CHECK (bytes_held >= 0);
 "#;
 
 /// The newest schema version this build knows.

@@ -146,6 +146,8 @@ pub struct Finished {
     pub remote_id: String,
     /// Bytes the transfer that finished it sent, when known.
     pub bytes_sent: Option<u64>,
+    /// Bytes the cloud held already and the transfer did not send, when known.
+    pub bytes_held: Option<u64>,
     /// What its after-upload step started, if it had one.
     pub offline: Option<OfflineStarted>,
 }
@@ -222,6 +224,9 @@ pub struct Task {
     /// Bytes sent by the transfer that finished it (0 for an instant upload; parts acknowledged by an earlier
     /// run are not counted); `None` while unfinished or when not recorded.
     pub bytes_sent: Option<u64>,
+    /// Bytes of its parts the cloud held already and were not sent (HalalCloud's blocks; an instant upload
+    /// counts none here: all of it was held); `None` while unfinished or when not recorded.
+    pub bytes_held: Option<u64>,
     /// A step after the upload, if any.
     pub after: Option<AfterUpload>,
     /// What the offline download of a finished torrent task started.
@@ -238,7 +243,7 @@ pub struct Task {
 
 const TASK_COLUMNS: &str = "id, profile_id, local_path, remote_dir, remote_name, duplicate, size, state, bytes_done, \
                             error_code, error_message, remote_id, attempts, position, created_at, updated_at, bytes_sent, \
-                            after_upload, after_result";
+                            after_upload, after_result, bytes_held";
 
 /// SQL for the states [`TaskState::is_active`] names.
 const ACTIVE_STATES: &str = "('hashing', 'preparing', 'uploading', 'completing')";
@@ -272,6 +277,7 @@ fn task_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Task> {
         bytes_sent: row.get(16)?,
         after: json_field(row, 17)?,
         offline: json_field(row, 18)?,
+        bytes_held: row.get(19)?,
     })
 }
 
@@ -563,6 +569,7 @@ impl Store {
                 state,
                 remote_id: remote_id.to_owned(),
                 bytes_sent: None,
+                bytes_held: None,
                 offline: None,
             },
         )
@@ -591,9 +598,9 @@ impl Store {
             let doing = format!("finishing task {id}");
             conn.execute(
                 "UPDATE tasks SET state = ?1, remote_id = ?2, bytes_done = size, error_code = NULL, error_message = NULL,
-                     updated_at = ?3, bytes_sent = ?5, after_result = ?6
+                     updated_at = ?3, bytes_sent = ?5, after_result = ?6, bytes_held = ?7
                  WHERE id = ?4",
-                params![state.as_str(), remote_id, now, id.0, bytes_sent, offline],
+                params![state.as_str(), remote_id, now, id.0, bytes_sent, offline, finished.bytes_held],
             )
             .context(&doing)?;
             conn.execute("DELETE FROM parts WHERE task_id = ?1", [id.0]).context(&doing)?;

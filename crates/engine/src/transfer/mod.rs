@@ -101,6 +101,9 @@ pub struct TransferReport {
     pub digest: FileDigest,
     /// File bytes sent by this run (0 for an instant upload; parts sent by an earlier run are not counted).
     pub bytes_sent: u64,
+    /// File bytes of parts this run found on the cloud already and did not send (HalalCloud's held blocks);
+    /// 0 for an instant upload, which is all held.
+    pub bytes_held: u64,
 }
 
 /// A progress callback.
@@ -244,6 +247,7 @@ impl Run<'_> {
                     remote,
                     digest: self.local.digest.clone(),
                     bytes_sent: 0,
+                    bytes_held: 0,
                 });
             }
             Begin::Upload(session) => session,
@@ -256,7 +260,7 @@ impl Run<'_> {
         // A file that changed under the upload must not be completed: the cloud would keep a stale copy. When a
         // part failed because of the change, the change is the error worth telling.
         self.unchanged_since_hashing().await?;
-        let sent = sent?;
+        let (sent, held) = sent?;
         (self.progress)(Progress {
             phase: Phase::Completing,
             done: self.local.size,
@@ -271,12 +275,14 @@ impl Run<'_> {
             remote,
             digest: self.local.digest.clone(),
             bytes_sent: sent,
+            bytes_held: if all_held { 0 } else { held },
         })
     }
 
     /// Sends every part not in `done`, `parallel_parts` at a time, reporting absolute progress about ten
-    /// times a second and journaling each acknowledged part. Returns the bytes sent.
-    async fn send_parts(&self, session: &dyn UploadSession, done: &[(u32, PartReceipt)]) -> Result<u64> {
+    /// times a second and journaling each acknowledged part. Returns the bytes sent and the bytes of parts the
+    /// cloud held already (their bodies moved nothing).
+    async fn send_parts(&self, session: &dyn UploadSession, done: &[(u32, PartReceipt)]) -> Result<(u64, u64)> {
         let file = self.local;
         let plan = session.plan();
         // Slice MD5s from the hashing pass are reused only when the cloud cut the file the way we guessed.
@@ -331,7 +337,9 @@ impl Run<'_> {
         report(&finished);
         // What the bodies moved, not what the parts hold: a part the cloud already had (a HalalCloud block its
         // probe found) sends nothing.
-        Ok(todo_indices.iter().map(|&i| parts[i].sent().min(parts[i].len)).sum())
+        let sent = todo_indices.iter().map(|&i| parts[i].sent().min(parts[i].len)).sum();
+        let held = todo_indices.iter().filter(|&&i| parts[i].sent() == 0).map(|&i| parts[i].len).sum();
+        Ok((sent, held))
     }
 }
 

@@ -119,16 +119,19 @@ pub(crate) async fn block(
         return failure(HalalError::invalid("a block must not be empty"));
     }
     let len = data.len() as u64;
+    // Counted where it is stored: the blocking store finishes even when the client goes away (a killed
+    // upload) and this handler is dropped, and a stored block must show in the counters.
     let stored = h.store.blocking({
         let h = Arc::clone(&h);
-        move |s| store_block(s, &h, &cid, &data)
-    });
-    match stored.await {
-        Ok(()) => {
+        move |s| {
+            store_block(s, &h, &cid, &data)?;
             h.stats.halal_block(&task, len);
             h.stats.bytes(ROUTE_UPLOAD_BLOCK, len);
-            Json(json!({})).into_response()
+            Ok::<_, HalalError>(())
         }
+    });
+    match stored.await {
+        Ok(()) => Json(json!({})).into_response(),
         Err(e) => failure(e),
     }
 }

@@ -66,6 +66,17 @@ describe('QueueGrid', () => {
     expect(rowOf(4).querySelector('.state')).toHaveTextContent('Instant');
   });
 
+  it('shows the share of an upload the cloud held already', () => {
+    const size = 40 * 1024 * 1024;
+    renderGrid([
+      task({ id: 5, state: 'done', size, bytesDone: size, bytesHeld: 4 * 1024 * 1024 }),
+      task({ id: 6, state: 'done', size, bytesDone: size }),
+    ]);
+    expect(rowOf(5)).toHaveTextContent('4 MB not sent');
+    expect(rowOf(5).querySelector('.state')).toHaveTextContent('Uploaded');
+    expect(rowOf(6)).not.toHaveTextContent('not sent');
+  });
+
   it('row buttons act on the row, or on the selection when the row is part of it', async () => {
     renderGrid([task({ id: 1, state: 'uploading' }), task({ id: 2, state: 'uploading' }), task({ id: 3, state: 'paused' })]);
     await fireEvent.click(rowOf(1).querySelector('[data-action="pause"]')!);

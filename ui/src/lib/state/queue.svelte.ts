@@ -101,7 +101,10 @@ export class QueueStore {
       const t = this.#rows.get(id)!.task;
       c.all += 1;
       c[filterOf(t.state)] += 1;
-      if (t.state === 'done') c.uploaded += 1;
+      if (t.state === 'done') {
+        c.uploaded += 1;
+        c.bytesSaved += t.bytesHeld;
+      }
       if (t.state === 'instant') {
         c.uploaded += 1;
         c.instant += 1;

@@ -116,7 +116,7 @@ CREATE TABLE tasks (
     position      INTEGER NOT NULL,
     created_at    INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL
-, bytes_sent INTEGER CHECK (bytes_sent >= 0), after_upload TEXT CHECK (after_upload IS NULL OR json_valid(after_upload)), after_result TEXT CHECK (after_result IS NULL OR json_valid(after_result))) STRICT
+, bytes_sent INTEGER CHECK (bytes_sent >= 0), after_upload TEXT CHECK (after_upload IS NULL OR json_valid(after_upload)), after_result TEXT CHECK (after_result IS NULL OR json_valid(after_result)), bytes_held INTEGER CHECK (bytes_held >= 0)) STRICT
 
 index tasks_by_position
 CREATE INDEX tasks_by_position ON tasks (position)
@@ -138,7 +138,7 @@ fn schema_matches_the_snapshot() {
         "the schema changed; if that is deliberate (a new migration), update EXPECTED to:\n{actual}"
     );
     assert_eq!(db.store.schema_version().unwrap(), Store::latest_schema_version());
-    assert_eq!(Store::latest_schema_version(), 4);
+    assert_eq!(Store::latest_schema_version(), 5);
 }
 
 #[test]
