@@ -32,8 +32,8 @@ tests/webdriver/run.sh
 echo "== interop"
 tests/interop/run.sh
 echo "== fuzzing (bounded)"
-# Six targets, 60 s each, two at a time on two cores: about 3 minutes of runs; with a cold build and
-# cargo-fuzz to install, about 7 minutes in all. See docs/fuzzing.md.
+# Seven targets, 60 s each, two at a time on two cores: about 4 minutes of runs; with a cold build and
+# cargo-fuzz to install, about 8 minutes in all. See docs/fuzzing.md.
 scripts/fuzz.sh 60
 echo "== Debian package"
 scripts/package-deb.sh

@@ -174,6 +174,7 @@ fuzz_target!(|input: &[u8]| {
                 md5: true,
                 etag: true,
                 slice_size: Some(slice_size),
+                block_sha256: None,
             },
         );
         assert_eq!(digest.size, data.len() as u64);
@@ -197,6 +198,7 @@ fn check_hash_file(data: &[u8], flags: u8, slice_size: u64, md5: Option<&str>, e
         md5: flags & 2 != 0 && md5.is_some(),
         etag: flags & 4 != 0,
         slice_size: (flags & 8 != 0 && md5.is_some()).then_some(slice_size),
+        block_sha256: None,
     };
     let path = std::env::temp_dir().join(format!("pandrop-fuzz-hash-{}.bin", std::process::id()));
     std::fs::write(&path, data).expect("write the input file");

@@ -4,21 +4,24 @@
 //! server would send them and report what the provider made of them, so the fuzz targets drive the real code
 //! and can check it against what the protocol documents say. Nothing here parses on its own: every function
 //! is a call into the provider's own code, plus what the provider does with the parsed value right after
-//! (reading a timestamp, accepting an upload host).
+//! (reading a timestamp, accepting an upload host). HalalCloud's local readers are here too: a `.torrent`
+//! made into a magnet link and a block CID read back, since their bytes come from outside as well.
 //!
-//! Every function returns an error for input a server should not send; none of them may panic, whatever
-//! the bytes.
+//! Every function returns an error for input a server should not send (or a file that is not a torrent);
+//! none of them may panic, whatever the bytes.
 #![doc(hidden)]
 
 use async_trait::async_trait;
 use secrecy::SecretString;
 use serde_json::Value;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 use url::Url;
 
 use crate::error::{Error, Result};
 use crate::http::RetryPolicy;
 use crate::provider::RemoteFile;
+use crate::provider::halalcloud::{api as halal, cid, magnet};
 use crate::provider::pan6::{self, envelope};
 use crate::provider::pan123::{api, auth, client};
 use crate::provider::wcs::reply::{self, ChunkReceipt, Failure, MkfileResult};
@@ -247,6 +250,210 @@ pub fn wcs_token_deadline(token: &str) -> Option<i64> {
     grant(token).deadline_ms()
 }
 
+/// What HalalCloud's errors name as the call's subject (the path, in a 409's `Conflict`).
+const HALAL_SUBJECT: &str = "/PanDrop/fuzz.bin";
+
+/// A HalalCloud v6 answer the provider reads into a type of its own (protocol doc `halalcloud.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HalalReply {
+    /// `POST /v6/userfile/create_upload_task` (§6 step 1): `UploadTask`, its int64 fields JSON strings.
+    UploadTask,
+    /// The upload host's finish answer (§6 step 7): `UploadedFile`, with `size` a JSON number.
+    UploadedFile,
+    /// `POST /v6/userfile/get` and `/create` (§5.3): a `File`.
+    File,
+    /// `POST /v6/userfile/list` (§5.3): `{files, list_info}`.
+    List,
+    /// `POST /v6/user/get` (§5.2): the account.
+    User,
+    /// `POST /v6/oauth/device_code` (§5.1).
+    DeviceCode,
+    /// `POST /v6/oauth/get_device_code_state` (§5.1).
+    DeviceCodeState,
+    /// `POST /v6/oauth/refresh_token` (§5.1).
+    Token,
+    /// `POST /v6/offline_task/parse` (§5.4).
+    OfflineParse,
+    /// `POST /v6/offline_task/add` (§5.4): a `UserTask`.
+    UserTask,
+}
+
+impl HalalReply {
+    /// Every reply kind.
+    pub const ALL: [Self; 10] = [
+        Self::UploadTask,
+        Self::UploadedFile,
+        Self::File,
+        Self::List,
+        Self::User,
+        Self::DeviceCode,
+        Self::DeviceCodeState,
+        Self::Token,
+        Self::OfflineParse,
+        Self::UserTask,
+    ];
+}
+
+/// What the provider makes at once of a HalalCloud answer it accepted.
+#[derive(Debug)]
+pub enum HalalRead {
+    /// An upload task.
+    UploadTask {
+        /// `created`: the file exists already.
+        created: bool,
+        /// `block_size` as read.
+        block_size: u64,
+        /// What `checked_block_size()` made of it.
+        checked_block_size: Result<u64>,
+        /// `cid_params()`: `(codec, hash type)` as the CIDs are made with, zeros replaced by the defaults.
+        cid_params: (u64, u64),
+    },
+    /// A list page.
+    List {
+        /// How many entries it holds.
+        files: usize,
+        /// `next_token()`: the continuation, `None` on the last page.
+        next_token: Option<String>,
+    },
+    /// A device-code answer, or a poll of its state.
+    DeviceFlow {
+        /// How long to wait before the next poll.
+        poll_interval: Duration,
+        /// `is_authorized()` for a state; `false` for the code itself.
+        authorized: bool,
+    },
+    /// Any other answer: read, with nothing computed from it at once.
+    Other,
+}
+
+/// Reads a HalalCloud answer given with HTTP `status` as the provider reads the reply `kind` (`api::decode`),
+/// then what the provider uses of it at once.
+pub fn halalcloud_reply(kind: HalalReply, status: u16, body: &[u8]) -> Result<HalalRead> {
+    Ok(match kind {
+        HalalReply::UploadTask => {
+            let task: halal::UploadTask = halal::decode(status, body, HALAL_SUBJECT)?;
+            let _ = (&task.upload_address, &task.task, task.block_version);
+            HalalRead::UploadTask {
+                created: task.created,
+                block_size: task.block_size,
+                checked_block_size: task.checked_block_size(),
+                cid_params: task.cid_params(),
+            }
+        }
+        HalalReply::UploadedFile => {
+            let file: halal::UploadedFile = halal::decode(status, body, HALAL_SUBJECT)?;
+            let _ = (&file.identity, &file.user_identity, &file.path, file.size, &file.content_identity);
+            HalalRead::Other
+        }
+        HalalReply::File => {
+            let file: halal::File = halal::decode(status, body, HALAL_SUBJECT)?;
+            let _ = (file.is_live_folder(), &file.identity, file.size, file.create_ts, file.update_ts);
+            HalalRead::Other
+        }
+        HalalReply::List => {
+            let page: halal::ListResponse = halal::decode(status, body, HALAL_SUBJECT)?;
+            for file in &page.files {
+                let _ = file.is_live_folder();
+            }
+            HalalRead::List {
+                files: page.files.len(),
+                next_token: page.next_token().map(str::to_owned),
+            }
+        }
+        HalalReply::User => {
+            let user: halal::User = halal::decode(status, body, HALAL_SUBJECT)?;
+            let _ = (&user.identity, &user.name, user.kind, user.status);
+            HalalRead::Other
+        }
+        HalalReply::DeviceCode => {
+            let code: halal::DeviceCode = halal::decode(status, body, HALAL_SUBJECT)?;
+            let _ = (&code.user_code, code.device_code.is_some(), code.expires_in, code.expires_in_ts);
+            HalalRead::DeviceFlow {
+                poll_interval: code.poll_interval(),
+                authorized: false,
+            }
+        }
+        HalalReply::DeviceCodeState => {
+            let state: halal::DeviceCodeState = halal::decode(status, body, HALAL_SUBJECT)?;
+            let _ = (
+                state.login,
+                state.access_token.is_some(),
+                state.refresh_token.is_some(),
+                state.expires_in,
+            );
+            HalalRead::DeviceFlow {
+                poll_interval: state.poll_interval(),
+                authorized: state.is_authorized(),
+            }
+        }
+        HalalReply::Token => {
+            let tokens: halal::TokenResponse = halal::decode(status, body, HALAL_SUBJECT)?;
+            let _ = (tokens.access_token.is_some(), tokens.refresh_token.is_some(), tokens.expires_in);
+            HalalRead::Other
+        }
+        HalalReply::OfflineParse => {
+            let parsed: halal::OfflineParseResponse = halal::decode(status, body, HALAL_SUBJECT)?;
+            let _ = (&parsed.meta.identity, parsed.meta.kind, parsed.meta.size, parsed.task_files.len());
+            HalalRead::Other
+        }
+        HalalReply::UserTask => {
+            let task: halal::UserTask = halal::decode(status, body, HALAL_SUBJECT)?;
+            let _ = (&task.identity, task.status, task.size, task.create_ts);
+            HalalRead::Other
+        }
+    })
+}
+
+/// Reads the upload host's answer to a block probe (§6 step 5): whether it holds the block already.
+pub fn halalcloud_probe(status: u16, body: &[u8]) -> Result<bool> {
+    halal::probe_answer(status, body)
+}
+
+/// A `.torrent` as the magnet link the offline download is given (§5.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TorrentMagnet {
+    /// `btih()`: the info-hash, SHA-1 of the `info` dictionary's bytes, in hex.
+    pub btih: String,
+    /// The torrent's name, when it has one in UTF-8.
+    pub name: Option<String>,
+    /// The trackers, in order, without repeats.
+    pub trackers: Vec<String>,
+    /// `uri()`: the whole `magnet:?xt=urn:btih:…` link.
+    pub uri: String,
+}
+
+/// Reads the bytes of a `.torrent` (named `fuzz.torrent` in errors) into its magnet link.
+pub fn torrent_magnet(bytes: &[u8]) -> Result<TorrentMagnet> {
+    let magnet = magnet::magnet_from_torrent("fuzz.torrent", bytes)?;
+    Ok(TorrentMagnet {
+        btih: magnet.btih(),
+        uri: magnet.uri(),
+        name: magnet.name,
+        trackers: magnet.trackers,
+    })
+}
+
+/// A block CID as read by `parse_cid`, and what `block_cid` writes for what was read.
+#[derive(Debug)]
+pub struct CidRoundTrip {
+    /// The multicodec.
+    pub codec: u64,
+    /// The multihash code.
+    pub hash_type: u64,
+    /// `block_cid(digest, codec, hash_type)`.
+    pub rewritten: Result<String>,
+}
+
+/// Reads a block CID (§6.4) and writes it again from the parts read.
+pub fn cid_round_trip(text: &str) -> Result<CidRoundTrip> {
+    let (codec, hash_type, digest) = cid::parse_cid(text)?;
+    Ok(CidRoundTrip {
+        codec,
+        hash_type,
+        rewritten: cid::block_cid(&digest, codec, hash_type),
+    })
+}
+
 /// The 6pan half of finishing a WCS upload, without the network: callback bodies are read by 6pan's own
 /// parser, and asking the cloud again is refused.
 struct Pan6Callback;
@@ -353,5 +560,70 @@ mod tests {
         let receipt = wcs_chunk_receipt(br#"{"ctx":"c","checksum":"x","crc32":1,"offset":4}"#).expect("receipt");
         assert_eq!(receipt.offset, 4);
         assert_eq!(wcs_token_deadline("ak:sign:eyJkZWFkbGluZSI6IjQ1NiJ9"), Some(456));
+    }
+
+    #[test]
+    fn halalcloud_replies_torrents_and_cids_read_as_the_provider_reads_them() {
+        let task = br#"{"upload_address":"https://upload.2dland.cn/v6/upload","task":"t-1","block_size":"4194304","block_codec":"85"}"#;
+        match halalcloud_reply(HalalReply::UploadTask, 200, task).expect("upload task") {
+            HalalRead::UploadTask {
+                block_size,
+                checked_block_size,
+                cid_params,
+                created: false,
+            } => {
+                assert_eq!(
+                    (block_size, checked_block_size.ok(), cid_params),
+                    (4_194_304, Some(4_194_304), (0x55, 0x12))
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let created = halalcloud_reply(HalalReply::UploadTask, 200, br#"{"created":true}"#).expect("created");
+        assert!(matches!(
+            created,
+            HalalRead::UploadTask {
+                block_size: 0,
+                checked_block_size: Err(_),
+                ..
+            }
+        ));
+        let finish = br#"{"identity":"f-1","size":5242880}"#;
+        assert!(matches!(
+            halalcloud_reply(HalalReply::UploadedFile, 201, finish),
+            Ok(HalalRead::Other)
+        ));
+        let page = br#"{"files":[{"identity":"d-1","dir":true}],"list_info":{"token":"next"}}"#;
+        assert!(matches!(
+            halalcloud_reply(HalalReply::List, 200, page),
+            Ok(HalalRead::List { files: 1, next_token: Some(t) }) if t == "next"
+        ));
+        let state = br#"{"status":"AUTHORIZATION_SUCCESS","access_token":"at","interval":0}"#;
+        assert!(matches!(
+            halalcloud_reply(HalalReply::DeviceCodeState, 200, state),
+            Ok(HalalRead::DeviceFlow { authorized: true, poll_interval }) if poll_interval == halal::DEFAULT_POLL_INTERVAL
+        ));
+        let missing = br#"{"code":5,"message":"not found","details":[]}"#;
+        for kind in HalalReply::ALL {
+            assert!(matches!(halalcloud_reply(kind, 404, missing), Err(Error::Api { .. })), "{kind:?}");
+        }
+        assert!(matches!(halalcloud_reply(HalalReply::User, 409, b""), Err(Error::Conflict { .. })));
+        assert!(halalcloud_probe(200, b" true\n").expect("probe"));
+        assert!(halalcloud_probe(201, b"true").is_err());
+
+        let info = b"d6:lengthi3e4:name5:a.txt12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaae";
+        let torrent = [&b"d4:info"[..], info, b"e"].concat();
+        let magnet = torrent_magnet(&torrent).expect("torrent");
+        assert_eq!(magnet.btih, hex::encode(<sha1::Sha1 as sha1::Digest>::digest(info)));
+        assert_eq!(magnet.uri, format!("magnet:?xt=urn:btih:{}&dn=a.txt", magnet.btih));
+        assert!(matches!(torrent_magnet(b"d4:infod4:name1:xee"), Err(Error::InvalidInput { .. })));
+
+        let abc = "bafkreif2pall7dybz7vecqka3zo24irdwabwdi4wc55jznaq75q7eaavvu";
+        let read = cid_round_trip(abc).expect("cid");
+        assert_eq!(
+            (read.codec, read.hash_type, read.rewritten.as_deref().ok()),
+            (0x55, 0x12, Some(abc))
+        );
+        assert!(cid_round_trip("Bafkreif2pall7dybz7vecqka3zo24irdwabwdi4wc55jznaq75q7eaavvu").is_err());
     }
 }

@@ -15,6 +15,29 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
+/// Appends `path` to a base URL that may or may not end in `/` (a base may carry a path prefix).
+pub(crate) fn join_url(provider: &'static str, base: &url::Url, path: &str) -> Result<url::Url> {
+    let mut text = base.as_str().trim_end_matches('/').to_owned();
+    text.push('/');
+    text.push_str(path);
+    url::Url::parse(&text).map_err(|e| Error::Protocol {
+        provider,
+        detail: format!("bad URL: {e}"),
+    })
+}
+
+/// Accepts an upload host a server named only if it is plain HTTP(S) with a host (never `file:` or another
+/// scheme).
+pub(crate) fn upload_host_url(provider: &'static str, text: &str) -> Result<url::Url> {
+    match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+        _ => Err(Error::Protocol {
+            provider,
+            detail: format!("upload host {} is not an http(s) URL", crate::error::shown(text)),
+        }),
+    }
+}
+
 /// Largest JSON reply we accept; anything bigger is a broken or hostile server.
 pub const MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
 

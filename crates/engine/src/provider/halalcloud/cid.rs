@@ -80,6 +80,10 @@ pub(crate) fn parse_cid(text: &str) -> Result<(u64, u64, [u8; 32])> {
     }
     rest = tail;
     let codec = take_varint(&mut rest).ok_or_else(|| bad("has a malformed codec varint"))?;
+    // 0 is what an upload task sends for "raw" (0x55), so a CID naming codec 0 is never one PanDrop writes.
+    if codec == 0 {
+        return Err(bad("names codec 0, which no block is written with"));
+    }
     let hash_type = take_varint(&mut rest).ok_or_else(|| bad("has a malformed hash-type varint"))?;
     if hash_type != HASH_SHA2_256 {
         return Err(bad("does not use SHA-256 (multihash 0x12)"));
@@ -297,5 +301,13 @@ mod tests {
         }
         assert_eq!(unbase32("m"), None);
         assert_eq!(unbase32("mzx"), None);
+    }
+
+    #[test]
+    fn a_cid_with_codec_zero_is_refused() {
+        // 01 00 12 20 + SHA-256("abc"): what the fuzzer found `parse_cid` took but `block_cid` would write
+        // as codec 0x55.
+        let err = parse_cid("baeabeif2pall7dybz7vecqka3zo24irdwabwdi4wc55jznaq75q7eaavvu").unwrap_err();
+        assert!(err.to_string().contains("codec 0"), "{err}");
     }
 }

@@ -216,24 +216,12 @@ fn expired() -> Error {
     }
 }
 
-/// Appends `path` to a base URL that may or may not end in `/` (a base may carry a path prefix).
-pub(super) fn join(base: &Url, path: &str) -> Result<Url> {
-    let mut text = base.as_str().trim_end_matches('/').to_owned();
-    text.push('/');
-    text.push_str(path);
-    Url::parse(&text).map_err(|e| Error::Protocol {
-        provider: PROVIDER,
-        detail: format!("bad URL: {e}"),
-    })
+/// Appends `path` to a base URL (see [`http::join_url`]).
+fn join(base: &Url, path: &str) -> Result<Url> {
+    http::join_url(PROVIDER, base, path)
 }
 
-/// Accepts an upload host from the server only if it is plain HTTP(S) (never `file:` or another scheme).
+/// Accepts an upload host the cloud named (see [`http::upload_host_url`]).
 pub(super) fn upload_host(text: &str) -> Result<Url> {
-    match Url::parse(text) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
-        _ => Err(Error::Protocol {
-            provider: PROVIDER,
-            detail: format!("upload host {} is not an http(s) URL", crate::error::shown(text)),
-        }),
-    }
+    http::upload_host_url(PROVIDER, text)
 }

@@ -16,7 +16,7 @@ use super::api::{
 };
 use super::auth::{self, IssuedToken, TokenSource};
 use super::pacing::{self, Paces};
-use crate::error::{Error, Result, shown};
+use crate::error::{Error, Result};
 use crate::http::{self, Pace, RetryPolicy};
 use crate::provider::PartBody;
 use crate::secrets::SharedTokens;
@@ -294,26 +294,14 @@ fn with_retry_after(err: Error, retry_after: Option<std::time::Duration>) -> Err
     }
 }
 
-/// Appends `path` to a base URL that may or may not end in `/` (a base may carry a path prefix).
+/// Appends `path` to a base URL (see [`http::join_url`]).
 pub(super) fn join(base: &Url, path: &str) -> Result<Url> {
-    let mut text = base.as_str().trim_end_matches('/').to_owned();
-    text.push('/');
-    text.push_str(path);
-    Url::parse(&text).map_err(|e| Error::Protocol {
-        provider: PROVIDER,
-        detail: format!("bad URL: {e}"),
-    })
+    http::join_url(PROVIDER, base, path)
 }
 
-/// Accepts an upload host from the server only if it is plain HTTP(S) (never `file:` or another scheme).
+/// Accepts an upload host from the server (see [`http::upload_host_url`]).
 pub(crate) fn upload_host(text: &str) -> Result<Url> {
-    match Url::parse(text) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
-        _ => Err(Error::Protocol {
-            provider: PROVIDER,
-            detail: format!("upload host {} is not an http(s) URL", shown(text)),
-        }),
-    }
+    http::upload_host_url(PROVIDER, text)
 }
 
 #[cfg(test)]

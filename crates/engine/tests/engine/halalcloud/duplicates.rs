@@ -3,30 +3,10 @@
 
 use pandrop_engine::ErrorCode;
 use pandrop_engine::provider::DuplicatePolicy;
-use pandrop_engine::provider::registry::{self, ConnectOptions, ConnectRequest};
-use pandrop_engine::provider::{CloudProvider, RemoteTarget};
-use pandrop_engine::secrets::SharedTokens;
-use pandrop_engine::store::ProviderKind;
-use std::sync::Arc;
+use pandrop_engine::provider::RemoteTarget;
 
-use crate::common::{Cloud, cloud, md5_of, stored, upload};
-
-async fn provider(cloud: &Cloud) -> Arc<dyn CloudProvider> {
-    let factory = registry::factory(ProviderKind::HALALCLOUD);
-    let endpoint = url::Url::parse(&cloud.running.halalcloud_url()).expect("url");
-    let http = pandrop_engine::http::client();
-    let credentials = factory.sandbox_credentials(&http, &endpoint).await.expect("demo key");
-    factory
-        .connect(ConnectRequest {
-            http,
-            endpoint,
-            credentials,
-            tokens: SharedTokens::in_memory(),
-            options: ConnectOptions::STANDARD,
-        })
-        .await
-        .expect("connect")
-}
+use super::provider;
+use crate::common::{cloud, md5_of, stored, upload};
 
 #[tokio::test]
 async fn a_taken_name_fails_keeps_both_or_is_replaced_as_asked() {
