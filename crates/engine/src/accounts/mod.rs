@@ -253,6 +253,12 @@ impl Accounts {
         Ok(provider)
     }
 
+    /// The entries of the remote folder `dir` of a profile's cloud, for a folder picker; `None` where that
+    /// cloud's listing is not wired in.
+    pub async fn list_folder(&self, profile_id: &str, dir: &str) -> Result<Option<Vec<crate::provider::RemoteEntry>>> {
+        self.connect(profile_id).await?.list(dir).await
+    }
+
     /// Checks a profile against its cloud: the default folder against the cloud's rules, then what the cloud
     /// can check without an upload (123pan: a sign-in and a lookup of that folder, created when missing).
     ///

@@ -197,6 +197,12 @@ pub trait CloudProvider: Send + Sync {
         ))
     }
 
+    /// The entries of the remote folder `dir` (all pages), for a folder picker; `Ok(None)` where the cloud's
+    /// listing is not wired in.
+    async fn list(&self, _dir: &str) -> Result<Option<Vec<RemoteEntry>>> {
+        Ok(None)
+    }
+
     /// The cloud's offline download, where it has one.
     fn offline(&self) -> Option<&dyn OfflineDownload> {
         None
@@ -207,6 +213,17 @@ pub trait CloudProvider: Send + Sync {
     fn current_secret(&self) -> Option<SecretString> {
         None
     }
+}
+
+/// One entry of a remote folder.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RemoteEntry {
+    /// Its name in the folder.
+    pub name: String,
+    /// A folder (else a file).
+    pub folder: bool,
+    /// Bytes, for a file.
+    pub size: u64,
 }
 
 /// What an offline download accepted.

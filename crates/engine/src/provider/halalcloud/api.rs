@@ -96,6 +96,7 @@ pub(crate) enum FileRef<'a> {
     /// By absolute path, `/`-separated.
     Path(&'a str),
     /// By the cloud's identity.
+    #[allow(dead_code)] // Part of the wire contract, tested here; PanDrop sends no such request yet.
     Identity(&'a str),
 }
 
@@ -224,6 +225,7 @@ impl<'a> CreateRequest<'a> {
     }
 
     /// A file at `path` from the bytes the cloud knows as `content_identity`.
+    #[allow(dead_code)] // Part of the wire contract, tested here; PanDrop sends no such request yet.
     pub(crate) fn known_content(path: &'a str, content_identity: &'a str) -> Self {
         Self {
             path,
@@ -482,6 +484,7 @@ pub(crate) enum OfflineParseRequest<'a> {
     /// A magnet or download URL.
     Url(&'a str),
     /// A parsed resource's identity.
+    #[allow(dead_code)] // Part of the wire contract, tested here; PanDrop sends no such request yet.
     Identity(&'a str),
 }
 
@@ -553,6 +556,7 @@ pub(crate) struct OfflineAddRequest<'a> {
 }
 
 /// An offline-task callback: standard base64 of the JSON `{"url": …}` (spec §5.4, H1 comment).
+#[allow(dead_code)] // Part of the wire contract, tested here; PanDrop sends no such request yet.
 pub(crate) fn callback(url: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(serde_json::json!({ "url": url }).to_string())

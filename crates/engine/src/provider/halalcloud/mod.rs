@@ -12,9 +12,6 @@
 //! order. A `.torrent` goes to the offline download as a magnet built locally (`magnet.rs`, §5.4), since no
 //! v6 field is known to carry torrent bytes. Wire types and the error mapping (§2, §5–§6) are in `api.rs`.
 
-// The folder listing (for the app's folder picker) is the next user of the listing types, and `parse_cid`
-// serves the fuzz target; until then those parts are exercised by the tests only.
-#[allow(dead_code)]
 pub(crate) mod api;
 mod bencode;
 #[allow(dead_code)]

@@ -5,7 +5,7 @@ use secrecy::SecretString;
 use std::sync::{Arc, Mutex};
 use url::Url;
 
-use super::api::{CreateUploadTaskRequest, FileRef, UploadTask, User};
+use super::api::{CreateUploadTaskRequest, FileRef, ListRequest, ListResponse, UploadTask, User};
 use super::cid;
 use super::client::{Api, upload_host};
 use super::dirs::{self, DirCache};
@@ -15,7 +15,7 @@ use super::{PROVIDER, api};
 use crate::error::{Error, Result};
 use crate::hash::HashRequest;
 use crate::http::RetryPolicy;
-use crate::provider::{Begin, CloudProvider, DuplicatePolicy, LocalFile, RemoteFile, RemoteTarget, SavedUpload};
+use crate::provider::{Begin, CloudProvider, DuplicatePolicy, LocalFile, RemoteEntry, RemoteFile, RemoteTarget, SavedUpload};
 
 /// The block size every observed upload task names (spec §6 step 3): the hashing pass computes the blocks'
 /// SHA-256s for it, and a task that cuts otherwise has its blocks hashed as they are sent.
@@ -179,6 +179,40 @@ impl CloudProvider for HalalCloud {
             format!(" as {}", user.name)
         };
         Ok(format!("signed in{who}; uploads go to {dir}"))
+    }
+
+    /// Every page of `userfile/list` (100 entries each, spec §5.3), trashed and deleted entries left out.
+    async fn list(&self, dir: &str) -> Result<Option<Vec<RemoteEntry>>> {
+        let components: Vec<&str> = dir.split('/').filter(|c| !c.is_empty()).collect();
+        let path = if components.is_empty() {
+            "/".to_owned()
+        } else {
+            format!("/{}", components.join("/"))
+        };
+        let mut entries = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page: ListResponse = self
+                .api
+                .call("userfile/list", &ListRequest::page(FileRef::Path(&path), &token), &path)
+                .await?;
+            entries.extend(page.files.iter().filter(|f| !f.deleted && !f.trashed).map(|f| RemoteEntry {
+                name: f.name.clone(),
+                folder: f.dir,
+                size: f.size,
+            }));
+            match page.next_token() {
+                // A server that hands back the token it was given would loop forever.
+                Some(next) if next != token => token = next.to_owned(),
+                Some(_) => {
+                    return Err(Error::Protocol {
+                        provider: PROVIDER,
+                        detail: "the listing repeated its continuation token".into(),
+                    });
+                }
+                None => return Ok(Some(entries)),
+            }
+        }
     }
 
     fn offline(&self) -> Option<&dyn crate::provider::OfflineDownload> {

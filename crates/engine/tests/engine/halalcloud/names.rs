@@ -1,6 +1,6 @@
-//! The names and sizes HalalCloud is sent: every name at most 255 bytes (counted in UTF-8 bytes: no limit is
-//! published, and that is what file systems allow), no control characters, no blank names or path steps; an
-//! empty file goes up with no block at all.
+//! The names and sizes HalalCloud is sent, and what a folder lists. Every name is at most 255 bytes (counted
+//! in UTF-8 bytes: no limit is published, and that is what file systems allow), with no control characters,
+//! no blank names or path steps; an empty file goes up with no block at all; a listing reads every page.
 
 use pandrop_engine::ErrorCode;
 use pandrop_engine::provider::{DuplicatePolicy, RemoteTarget};
@@ -68,4 +68,27 @@ async fn an_empty_file_is_finished_with_no_block() {
     assert!(stored(&cloud, "/empty/empty.txt").await.is_some());
     assert_eq!(cloud.requests("halalcloud/upload/block").await, 0);
     assert_eq!(cloud.requests("halalcloud/upload/finish").await, 1);
+}
+
+#[tokio::test]
+async fn a_folder_lists_every_page_for_a_picker() {
+    let cloud = cloud().await;
+    let provider = provider(&cloud).await;
+    // More than one page of 100.
+    for i in 0..130u64 {
+        let file = cloud.file(&format!("l{i}.bin"), 10, i);
+        let target = RemoteTarget {
+            dir: "/listed".into(),
+            name: format!("f{i:03}.bin"),
+        };
+        upload(provider.as_ref(), &file, &target, DuplicatePolicy::Fail)
+            .await
+            .expect("upload");
+    }
+    let entries = provider.list("/listed").await.expect("list").expect("listing is wired");
+    assert_eq!(entries.len(), 130);
+    assert!(entries.iter().all(|e| !e.folder && e.size == 10 && e.name.starts_with('f')));
+    let root = provider.list("/").await.expect("root").expect("listing");
+    assert!(root.iter().any(|e| e.folder && e.name == "listed"), "{root:?}");
+    assert!(cloud.requests("halalcloud/userfile/list").await >= 3, "two pages and the root");
 }
