@@ -83,6 +83,12 @@ pub(crate) fn failure(call: Call, status: u16, body: &[u8]) -> Failure {
         412 if call == Call::Mkfile => Failure::RedoFile(err(false)),
         412 | 701 => Failure::RedoBlock(err(false)),
         579 => Failure::CallbackFailed(err(false)),
+        // Too many requests: back off and go again, as for a 5xx (the host sheds load this way too).
+        429 => Failure::Other(Error::RateLimited {
+            provider: PROVIDER,
+            message: message.clone(),
+            retry_after: None,
+        }),
         408 | 599 => Failure::Other(err(true)),
         500..=598 => Failure::Other(Error::Server {
             provider: PROVIDER,
@@ -149,6 +155,18 @@ mod tests {
         };
         assert!(!e.is_retryable());
         assert!(e.to_string().contains("bad"));
+    }
+
+    #[test]
+    fn too_many_requests_is_retried_like_a_server_error() {
+        for (status, body) in [(429, &br#"{"code":429,"message":"too many requests"}"#[..]), (429, b"")] {
+            for call in [Call::Chunk, Call::Mkfile, Call::Form] {
+                let Failure::Other(e) = failure(call, status, body) else {
+                    panic!("{call:?}")
+                };
+                assert!(matches!(e, Error::RateLimited { .. }) && e.is_retryable(), "{call:?}: {e}");
+            }
+        }
     }
 
     #[test]

@@ -105,3 +105,37 @@ async fn a_bad_request_is_final() {
     assert!(err.to_string().contains("malformed"), "{err}");
     assert!(stored(&cloud, "/f.bin").await.is_none());
 }
+
+/// A WCS host that sheds load answers 429: the block waits and goes again, like after a 5xx, and the file
+/// arrives (it used to fail at once).
+#[tokio::test]
+async fn a_host_answering_too_many_requests_is_waited_out() {
+    let cloud = cloud().await;
+    cloud
+        .running
+        .set_rate_limits(pandrop_fakecloud::RateLimits::new().with("wcs/mkblk", 1).expect("limit"));
+    let provider = cloud
+        .pan6_with(Pan6Api::V2, |c| {
+            c.retry = pandrop_engine::http::RetryPolicy {
+                max_retries: 10,
+                min_delay: std::time::Duration::from_millis(100),
+                max_delay: std::time::Duration::from_millis(800),
+                max_total_delay: std::time::Duration::from_secs(20),
+            };
+        })
+        .await;
+    let len = 2 * BLOCK + 77;
+    let path = cloud.file("busy.bin", len, 33);
+    upload(&provider, &path, &target("/busy", "busy.bin"), DuplicatePolicy::Fail)
+        .await
+        .expect("waited out");
+    assert_eq!(
+        stored(&cloud, "/busy/busy.bin").await.expect("stored")["etag"],
+        etag_of(&pattern(len, 33))
+    );
+    let stats = cloud.stats().await;
+    assert!(
+        stats["throttled"]["wcs/mkblk"].as_u64().unwrap_or(0) >= 1,
+        "the host did refuse: {stats}"
+    );
+}
