@@ -4,6 +4,9 @@
 //! The token request carries the Qiniu/WCS etag: a hit creates the file at once (instant upload); a miss
 //! returns an upload token and host for [`super::wcs`]. The session token rotates: every reply may carry a
 //! newer one, which replaces the stored one ([`Pan6::session_token`] tells the newest).
+//!
+//! A grant must be of the kind the seeds show (v2 `uploadInfo.type` `WCS/Splite`, seed 002; v1 `type` 0 and
+//! `version` 1, seeds 000/001): one of another kind is refused, naming it, before a byte goes to the host.
 
 mod client;
 pub(crate) mod envelope;
@@ -408,6 +411,7 @@ pub(crate) fn renewal_of(result: &Value) -> Result<Renewal> {
         return file_of(file).map(Renewal::Done);
     }
     let info = result.get("uploadInfo").unwrap_or(result);
+    check_grant_kind(info)?;
     let token = envelope::text_field(info, "uploadToken").or_else(|| envelope::text_field(info, "token"));
     let url = envelope::text_field(info, "uploadUrl");
     match (token, url) {
@@ -419,6 +423,32 @@ pub(crate) fn renewal_of(result: &Value) -> Result<Renewal> {
             provider: PROVIDER,
             detail: "the token reply has neither a file nor an upload token and URL".into(),
         }),
+    }
+}
+
+/// The kinds of grant the WCS uploader takes: v2 `uploadInfo.type` `WCS/Splite` (seed 002), v1 `type` 0 with
+/// token `version` 1 (seeds 000, 001). A grant stating another kind is refused, naming it, before a byte is
+/// sent; one that states none is taken as WCS (both seeds always state it, so that is a lenient reading).
+fn check_grant_kind(info: &Value) -> Result<()> {
+    let refuse = |what: String| {
+        Err(Error::Protocol {
+            provider: PROVIDER,
+            detail: format!(
+                "the upload grant is of {what}, which PanDrop cannot upload to (it knows WCS: v2 type \"WCS/Splite\", \
+                 v1 type 0, version 1)"
+            ),
+        })
+    };
+    match info.get("type") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(kind)) if kind == "WCS/Splite" => {}
+        Some(kind) if kind.as_i64() == Some(0) || kind.as_str().map(str::trim) == Some("0") => {}
+        Some(kind) => return refuse(format!("type {}", crate::error::shown(&kind.to_string()))),
+    }
+    match info.get("version") {
+        None | Some(Value::Null) => Ok(()),
+        Some(version) if version.as_i64() == Some(1) || version.as_str().map(str::trim) == Some("1") => Ok(()),
+        Some(version) => refuse(format!("token version {}", crate::error::shown(&version.to_string()))),
     }
 }
 
@@ -480,6 +510,35 @@ mod tests {
         assert!(name_rule("..").is_some());
         assert!(name_rule("a/b").is_some());
         assert!(name_rule("a\u{0}b").is_some());
+    }
+
+    #[test]
+    fn grants_of_another_kind_are_refused_naming_it() {
+        let grant = |info: Value| renewal_of(&serde_json::json!({ "uploadInfo": info }));
+        let wcs = |extra: Value| {
+            let mut info = serde_json::json!({"uploadToken": "t", "uploadUrl": "https://upload-v1.6pan.cn"});
+            info.as_object_mut()
+                .expect("object")
+                .extend(extra.as_object().expect("object").clone());
+            info
+        };
+        // The seeds' kinds, and none stated.
+        for ok in [
+            serde_json::json!({"type": "WCS/Splite"}),
+            serde_json::json!({"type": 0, "version": 1}),
+            serde_json::json!({"type": "0", "version": "1"}),
+            serde_json::json!({}),
+        ] {
+            assert!(matches!(grant(wcs(ok.clone())), Ok(Renewal::Grant(_))), "{ok}");
+        }
+        for (bad, named) in [
+            (serde_json::json!({"type": "S3/Multipart"}), "S3/Multipart"),
+            (serde_json::json!({"type": 2}), "type \"2\""),
+            (serde_json::json!({"type": 0, "version": 2}), "version \"2\""),
+        ] {
+            let err = grant(wcs(bad.clone())).err().expect("refused");
+            assert!(err.to_string().contains(named), "{bad}: {err}");
+        }
     }
 
     #[test]
