@@ -7,6 +7,8 @@
 //!
 //! A grant must be of the kind the seeds show (v2 `uploadInfo.type` `WCS/Splite`, seed 002; v1 `type` 0 and
 //! `version` 1, seeds 000/001): one of another kind is refused, naming it, before a byte goes to the host.
+//! Torrents go to `:torrent` (v1, seed 003) and `/:torrent` (v2, as the SixCloud client sends it; no seed
+//! shows v2's): `docs/6pan.md`.
 
 mod client;
 pub(crate) mod envelope;
