@@ -7,7 +7,8 @@
 //! What is 6pan-specific (reading `response`, asking for a fresh token) comes in through [`Completion`].
 //!
 //! Errors (spec §6, `reply::failure`): 701 and 412 redo a block, 412 at mkfile the file, 401 asks for a new
-//! token, 579 asks 6pan by hash. HTTP 429 and the 5xx are the host shedding load: the call backs off and
+//! token (at mkfile only after asking again three times with the same blocks, as the official WCS SDKs read
+//! a 401 there as a failed block check), 579 asks 6pan by hash. HTTP 429 and the 5xx are the host shedding load: the call backs off and
 //! goes again within the retry budget, which is bounded by count and by total waiting time
 //! ([`crate::http::RetryPolicy`]), so a burst of refusals is waited out instead of failing the file.
 

@@ -23,6 +23,9 @@ const CHUNK_RESENDS: u32 = 3;
 const MAX_RENEWALS: u32 = 3;
 /// mkfile rounds (each after re-sending the file or renewing the token).
 const MKFILE_ROUNDS: u32 = 3;
+/// Times mkfile is asked again with the same contexts after a 401, as the official WCS SDKs do, before the
+/// token is renewed.
+const MKFILE_REFUSALS: u32 = 3;
 
 /// What a slice upload saves to continue after a restart (spec §3.7), without the upload token.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -339,7 +342,8 @@ impl UploadSession for SliceSession {
 
     async fn complete(&self) -> Result<RemoteFile> {
         let mut last = None;
-        for _ in 0..MKFILE_ROUNDS {
+        let (mut rounds, mut refusals) = (0, 0);
+        while rounds < MKFILE_ROUNDS {
             let (grant, generation, done) = self.grant().await;
             if let Some(file) = done {
                 return Ok(file);
@@ -347,6 +351,7 @@ impl UploadSession for SliceSession {
             let ctxs: Option<Vec<String>> = self.ctxs.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
             let Some(ctxs) = ctxs else {
                 self.resend_all().await?;
+                rounds += 1;
                 continue;
             };
             match self.mkfile(&grant, &ctxs).await {
@@ -359,14 +364,22 @@ impl UploadSession for SliceSession {
                         .iter_mut()
                         .for_each(|c| *c = None);
                     last = Some(e);
+                    rounds += 1;
                 }
+                // 401 at mkfile is, to the official SDKs, a failed check of the blocks: they repeat mkfile with
+                // the same contexts. Doing so first costs one request; renewing costs every block again.
+                Err(Failure::Expired(e)) if refusals < MKFILE_REFUSALS => {
+                    tracing::warn!(error = %e, "mkfile refused; asking again with the same blocks");
+                    tokio::time::sleep(self.retry.delay(refusals)).await;
+                    refusals += 1;
+                    last = Some(e);
+                }
+                // Still refused: the token itself is gone. Under a new one the same contexts are tried first;
+                // a cloud that cannot use them says so (701 / 412) and the file goes again.
                 Err(Failure::Expired(e)) => {
                     self.renew(generation, e).await?;
-                    self.ctxs
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .iter_mut()
-                        .for_each(|c| *c = None);
+                    refusals = 0;
+                    rounds += 1;
                 }
                 // The bytes are stored; repeating mkfile would not help. Ask 6pan by hash instead (spec §5.4).
                 Err(Failure::CallbackFailed(e)) => {

@@ -139,3 +139,32 @@ async fn a_host_answering_too_many_requests_is_waited_out() {
         "the host did refuse: {stats}"
     );
 }
+
+/// 401 at mkfile is asked again with the same blocks, as the official WCS SDKs do, before the upload token is
+/// renewed; it used to renew the token and send every block again.
+#[tokio::test]
+async fn a_refused_mkfile_is_asked_again_with_the_same_blocks() {
+    let cloud = recovers(
+        Pan6Api::V2,
+        json!([{"route": "wcs/mkfile", "times": 1, "action": {"kind": "status", "status": 401}}]),
+    )
+    .await;
+    let stats = cloud.stats().await;
+    assert_eq!(stats["routes"]["wcs/mkblk"]["requests"], 3, "no block went twice: {stats}");
+    assert_eq!(stats["routes"]["wcs/mkfile"]["requests"], 2, "{stats}");
+    assert_eq!(stats["routes"]["6pan/v2/upload_token"]["requests"], 1, "no new token: {stats}");
+}
+
+/// A mkfile refused again and again means the token is gone: a new one is asked for, once, and the file
+/// still arrives.
+#[tokio::test]
+async fn a_mkfile_refused_every_time_renews_the_token_once() {
+    let cloud = recovers(
+        Pan6Api::V2,
+        json!([{"route": "wcs/mkfile", "times": 4, "action": {"kind": "status", "status": 401}}]),
+    )
+    .await;
+    let stats = cloud.stats().await;
+    assert_eq!(stats["routes"]["6pan/v2/upload_token"]["requests"], 2, "one renewal: {stats}");
+    assert_eq!(stats["routes"]["wcs/mkfile"]["requests"], 5, "{stats}");
+}
