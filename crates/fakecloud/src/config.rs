@@ -101,6 +101,23 @@ pub struct Pan6Config {
     pub v1_form_upload_url: bool,
     /// `fsizeLimit` written into upload tokens, in bytes; 0 means unlimited.
     pub fsize_limit: u64,
+    /// How the form upload answers when a callback ran: each shape WCS documents or peers read.
+    pub form_reply: FormReply,
+}
+
+/// The shapes of a form upload's answer after a callback (WCS documents `{hash, response}` for uploads with
+/// a callback; peers have seen the callback's body as it came and base64 of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FormReply {
+    /// The callback server's body as it came.
+    #[default]
+    Raw,
+    /// URL-safe base64 of that body.
+    Base64,
+    /// `{"hash": <etag>, "response": <body>}`.
+    Wrapped,
+    /// `{"hash": <etag>, "response": <URL-safe base64 of the body>}`.
+    WrappedBase64,
 }
 
 impl Default for Pan6Config {
@@ -114,6 +131,7 @@ impl Default for Pan6Config {
             secret_key: "fakecloud-wcs-secret-key".to_owned(),
             v1_form_upload_url: false,
             fsize_limit: 0,
+            form_reply: FormReply::Raw,
         }
     }
 }
@@ -130,6 +148,7 @@ impl std::fmt::Debug for Pan6Config {
             .field("secret_key", &"<redacted>")
             .field("v1_form_upload_url", &self.v1_form_upload_url)
             .field("fsize_limit", &self.fsize_limit)
+            .field("form_reply", &self.form_reply)
             .finish()
     }
 }

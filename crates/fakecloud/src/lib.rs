@@ -47,7 +47,7 @@ mod store;
 pub mod throttle;
 pub mod wcs;
 
-pub use config::{Config, HalalCloudConfig, Pan6Config, Pan123Config};
+pub use config::{Config, FormReply, HalalCloudConfig, Pan6Config, Pan123Config};
 pub use error::FakeCloudError;
 pub use rate_limits::{RateLimit, RateLimitError, RateLimits};
 pub use server::{RunningCloud, serve};

@@ -160,6 +160,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             secret_key: args.wcs_secret_key,
             v1_form_upload_url: args.v1_form_upload_url,
             fsize_limit: args.fsize_limit,
+            form_reply: pandrop_fakecloud::FormReply::Raw,
         },
         halalcloud: HalalCloudConfig {
             client_id: args.halal_client_id,

@@ -156,10 +156,24 @@ pub(crate) async fn upload(
         .await?;
 
     Ok(match w.complete(&policy, &facts).await? {
-        // The app server's answer is passed on as it came (raw, not base64-wrapped).
+        // The app server's answer, in the shape this host is set to give it.
         Outcome::Callback(answer) => {
-            let content_type = answer.content_type.unwrap_or_else(|| "application/json".to_owned());
-            (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], answer.body).into_response()
+            use crate::config::FormReply;
+            let text = answer.body.clone();
+            match w.form_reply {
+                FormReply::Raw => {
+                    let content_type = answer.content_type.unwrap_or_else(|| "application/json".to_owned());
+                    (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], answer.body).into_response()
+                }
+                FormReply::Base64 => (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned())],
+                    URL_SAFE.encode(&answer.body),
+                )
+                    .into_response(),
+                FormReply::Wrapped => Json(json!({ "hash": object.etag, "response": text })).into_response(),
+                FormReply::WrappedBase64 => Json(json!({ "hash": object.etag, "response": URL_SAFE.encode(&answer.body) })).into_response(),
+            }
         }
         Outcome::Returned(expanded) => (
             StatusCode::OK,

@@ -24,8 +24,9 @@
 //! * the key is the policy's scope key when it has one (it wins over `Key`/`key`), else the client's key,
 //!   else (form upload) the `saveKey`, else the etag; `overwrite` ≠ 1 and an existing key → 406;
 //! * with a `callbackUrl`, the callback is really POSTed (see `callback`): mkfile answers
-//!   `{"hash", "response": "<callback body>"}`; the form upload answers the callback's body itself (raw,
-//!   not base64); a failed callback → 579 with the bytes stored. Without one: `returnBody` fields (mkfile:
+//!   `{"hash", "response": "<callback body>"}`; the form upload answers in the shape `Pan6Config::form_reply`
+//!   sets (by default the callback's body itself, raw, not base64; also its base64, or `{hash, response}`
+//!   with either); a failed callback → 579 with the bytes stored. Without one: `returnBody` fields (mkfile:
 //!   a JSON object plus `key` and `hash`; form: URL-safe base64 of the expanded `k=v&…`), else
 //!   `{"hash", "key"}`. `returnUrl` is not supported (ignored).
 //! * a repeated mkfile with the same ctxs after success stores nothing new and answers again.
@@ -87,6 +88,8 @@ pub(crate) struct Wcs {
     base_url: String,
     /// Client for upload callbacks.
     http: reqwest::Client,
+    /// The shape of a form upload's answer after a callback.
+    form_reply: crate::config::FormReply,
 }
 
 impl Wcs {
@@ -119,6 +122,7 @@ impl Wcs {
             .build()
             .map_err(|e| FakeCloudError::InvalidConfig(format!("cannot build the callback client: {e}")))?;
         Ok(Arc::new(Self {
+            form_reply: config.form_reply,
             store,
             keys,
             blocks,

@@ -81,7 +81,22 @@ impl FormSession {
     }
 
     pub(crate) fn finish(&self, body: &[u8]) -> Result<RemoteFile> {
-        let text = callback_text(body)?;
+        let text = match unwrap_form_reply(body)? {
+            Wrapped { hash, response } => {
+                if let Some(hash) = hash.filter(|h| *h != self.etag) {
+                    return Err(Error::Integrity {
+                        provider: PROVIDER,
+                        detail: format!(
+                            "the form upload stored a file with hash {}, not the local etag {}",
+                            crate::error::shown(&hash),
+                            self.etag
+                        ),
+                    });
+                }
+                callback_text(response.as_bytes())?
+            }
+            Plain => callback_text(body)?,
+        };
         check_callback(self.completion.parse_callback(&text)?, &self.etag, self.size)
     }
 }
@@ -131,6 +146,33 @@ impl UploadSession for FormSession {
                 provider: PROVIDER,
                 detail: "completion asked before the file was sent".into(),
             })
+    }
+}
+
+/// A form upload's reply: the callback's body (plain or base64), or WCS's `{hash, response}` around it (as
+/// mkfile answers, and as the WCS documentation gives the reply of an upload with a callback).
+enum FormReply {
+    Plain,
+    Wrapped { hash: Option<String>, response: String },
+}
+use FormReply::{Plain, Wrapped};
+
+/// Tells the two shapes apart: an object whose `response` is a string is the wrapper (6pan's own envelope
+/// has no `response`).
+fn unwrap_form_reply(body: &[u8]) -> Result<FormReply> {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Ok(Plain);
+    };
+    match map.get("response") {
+        Some(serde_json::Value::String(response)) => Ok(Wrapped {
+            hash: map.get("hash").and_then(serde_json::Value::as_str).map(str::to_owned),
+            response: response.clone(),
+        }),
+        Some(_) => Err(Error::Protocol {
+            provider: PROVIDER,
+            detail: "the form upload's reply has a response that is not text".into(),
+        }),
+        None => Ok(Plain),
     }
 }
 

@@ -5,6 +5,8 @@
 //! blocks from their last contexts and answers `{hash, response}`, where `response` is the body 6pan's
 //! callback returned. Small files (and 2018-style upload URLs) use the multipart form upload instead.
 //! What is 6pan-specific (reading `response`, asking for a fresh token) comes in through [`Completion`].
+//! The form upload's reply is read in every shape documented or seen: the callback's body plain or in
+//! base64, or `{hash, response}` around it (response plain or base64), whose `hash` must be the local etag.
 //!
 //! Errors (spec §6, `reply::failure`): 701 and 412 redo a block, 412 at mkfile the file, 401 asks for a new
 //! token (at mkfile only after asking again three times with the same blocks, as the official WCS SDKs read

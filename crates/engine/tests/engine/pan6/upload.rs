@@ -6,7 +6,7 @@ use pandrop_engine::provider::pan6::Pan6Api;
 use pandrop_engine::secret::ExposeSecret;
 use pandrop_engine::transfer::Outcome;
 
-use super::support::{APIS, BLOCK, MIB, cloud, pattern, stored, target, upload};
+use super::support::{APIS, BLOCK, MIB, cloud, cloud_with, pattern, stored, target, upload};
 
 /// Uploads `len` bytes with each API, checks the stored etag, then uploads again and expects an instant hit.
 async fn round_trip(len: usize, seed: u64, form: bool) {
@@ -133,4 +133,37 @@ async fn keep_both_never_replaces_and_uploads_new_names() {
         etag_of(&pattern(MIB, 22)),
         "the first file stays"
     );
+}
+
+/// The form upload's reply in every shape WCS documents or peers have seen: the callback's body plain or in
+/// base64, or `{hash, response}` around it (response plain or base64). The small file arrives in each, and a
+/// wrapper naming another hash fails the file instead of taking it for ours.
+#[tokio::test]
+async fn every_shape_of_the_form_reply_is_read() {
+    use pandrop_fakecloud::FormReply;
+    for shape in [FormReply::Raw, FormReply::Base64, FormReply::Wrapped, FormReply::WrappedBase64] {
+        for api in APIS {
+            let cloud = cloud_with(|c| c.pan6.form_reply = shape).await;
+            let provider = cloud.pan6_with(api, |c| c.form_upload_max = BLOCK as u64).await;
+            let path = cloud.file("small.bin", 300_000, 6);
+            upload(&provider, &path, &target("/shapes", "small.bin"), DuplicatePolicy::Fail)
+                .await
+                .unwrap_or_else(|e| panic!("{shape:?} {api:?}: {e}"));
+            assert_eq!(cloud.requests("wcs/form").await, 1, "{shape:?} {api:?}");
+            assert!(stored(&cloud, "/shapes/small.bin").await.is_some(), "{shape:?} {api:?}");
+        }
+    }
+    // A wrapper naming another file's hash.
+    let cloud = cloud_with(|c| c.pan6.form_reply = FormReply::Wrapped).await;
+    cloud
+        .faults(
+            serde_json::json!([{"route": "wcs/form", "action": {"kind": "rewrite", "merge": {"hash": "FtheWrongHashOfAnotherFile000"}}}]),
+        )
+        .await;
+    let provider = cloud.pan6_with(Pan6Api::V2, |c| c.form_upload_max = BLOCK as u64).await;
+    let path = cloud.file("other.bin", 300_000, 7);
+    let err = upload(&provider, &path, &target("/shapes", "other.bin"), DuplicatePolicy::Fail)
+        .await
+        .expect_err("not ours");
+    assert_eq!(err.code(), pandrop_engine::ErrorCode::Integrity, "{err}");
 }
