@@ -81,7 +81,9 @@ impl FormSession {
     }
 
     pub(crate) fn finish(&self, body: &[u8]) -> Result<RemoteFile> {
-        let text = match unwrap_form_reply(body)? {
+        // Base64 comes off first, so a body reads the same plain or in base64, whatever it holds.
+        let outer = callback_text(body)?;
+        let text = match unwrap_form_reply(outer.as_bytes())? {
             Wrapped { hash, response } => {
                 if let Some(hash) = hash.filter(|h| *h != self.etag) {
                     return Err(Error::Integrity {
@@ -95,7 +97,7 @@ impl FormSession {
                 }
                 callback_text(response.as_bytes())?
             }
-            Plain => callback_text(body)?,
+            Plain => outer,
         };
         check_callback(self.completion.parse_callback(&text)?, &self.etag, self.size)
     }
