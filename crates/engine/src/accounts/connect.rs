@@ -83,11 +83,7 @@ pub(super) async fn open(inner: &Arc<Inner>, profile: &Profile) -> Result<Connec
 /// The profile's secret, read off the async threads (a keyring may take its time to answer).
 async fn read_secret(inner: &Arc<Inner>, profile_id: &str) -> Result<Option<SecretString>> {
     let (secrets, key) = (Arc::clone(&inner.secrets), secret_key(profile_id));
-    tokio::task::spawn_blocking(move || secrets.get(&key))
-        .await
-        .map_err(|e| Error::Keyring {
-            message: format!("keyring worker failed: {e}"),
-        })?
+    crate::secrets::off_thread(move || secrets.get(&key)).await
 }
 
 /// Tries the account: local rules for the default folder, then what the cloud can check without an upload.

@@ -7,6 +7,7 @@ use super::model::{Account, ProfileInput};
 use super::{Accounts, SANDBOX_ENDPOINT};
 use crate::error::{Error, Result};
 use crate::provider::registry::{self, DeviceSignIn};
+use crate::secrets::off_thread;
 use crate::store::ProviderKind;
 
 impl Accounts {
@@ -32,18 +33,12 @@ impl Accounts {
         let factory = registry::factory(input.provider);
         let endpoint = device_endpoint(input.provider, input.endpoint.as_deref())?;
         let (accounts, probe) = (self.clone(), input.clone());
-        blocking(move || accounts.checked(&probe, true).map(drop)).await?;
+        off_thread(move || accounts.checked(&probe, true).map(drop)).await?;
         let secret = factory.device_sign_in_wait(&self.inner.http, &endpoint, sign_in).await?;
         input.secret = Some(secret);
         let accounts = self.clone();
-        blocking(move || accounts.save_as(input, true)).await
+        off_thread(move || accounts.save_as(input, true)).await
     }
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| Error::Keyring {
-        message: format!("keyring worker failed: {e}"),
-    })?
 }
 
 /// The API base a sign-in by code goes to: the one given, or the real cloud's.

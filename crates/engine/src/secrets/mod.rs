@@ -44,6 +44,14 @@ pub(crate) fn digest(text: &str) -> String {
     hex::encode(&openssl::sha::sha256(text.as_bytes())[..16])
 }
 
+/// Runs a keyring call (or work that includes one) off the async threads: a keyring may take its time to
+/// answer, and a slow one must not hold up other tasks.
+pub(crate) async fn off_thread<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| crate::Error::Keyring {
+        message: format!("keyring worker failed: {e}"),
+    })?
+}
+
 /// A place that keeps secrets.
 pub trait SecretStore: Send + Sync {
     /// Reads a secret; `None` when there is none under that key.

@@ -94,13 +94,13 @@ impl SharedTokens {
     /// Reads a token (off the async threads: a keyring may take its time).
     pub async fn read(&self, key: &SecretKey) -> Result<Option<SecretString>> {
         let (store, key) = (Arc::clone(&self.store), key.clone());
-        blocking(move || store.get(&key)).await
+        super::off_thread(move || store.get(&key)).await
     }
 
     /// Stores a token.
     pub async fn write(&self, key: &SecretKey, value: SecretString) -> Result<()> {
         let (store, key) = (Arc::clone(&self.store), key.clone());
-        blocking(move || store.set(&key, &value)).await
+        super::off_thread(move || store.set(&key, &value)).await
     }
 
     /// Takes the right to mint the token `name`, waiting for whoever holds it, in this process or another.
@@ -187,12 +187,6 @@ pub fn user_lock_dir() -> Option<PathBuf> {
         Some(runtime) => runtime.to_path_buf(),
         None => dirs.data_local_dir().join("locks"),
     })
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| Error::Keyring {
-        message: format!("keyring worker failed: {e}"),
-    })?
 }
 
 #[cfg(test)]

@@ -119,17 +119,7 @@ impl Api {
             let signed = self.signer.sign_now(&Method::POST, &url, &body, token)?;
             // reqwest writes the Host header itself, from the same URL the signature covered.
             tracing::trace!(host = %signed.host, method, "signed call");
-            let resp = self
-                .http
-                .post(url.clone())
-                .headers(signed.headers)
-                .body(body.clone())
-                .send()
-                .await
-                .map_err(|e| Error::from_transport(PROVIDER, e))?;
-            let status = resp.status().as_u16();
-            let retry_after = http::retry_after(&resp);
-            let bytes = http::read_capped(PROVIDER, resp).await?;
+            let (status, retry_after, bytes) = exchange(self.http.post(url.clone()).headers(signed.headers).body(body.clone())).await?;
             if !(200..300).contains(&status) {
                 return Err(api::error_for(status, &bytes, subject, retry_after));
             }
@@ -142,15 +132,7 @@ impl Api {
     pub(super) async fn probe(&self, upload: &Url, task: &str, cid: &str) -> Result<bool> {
         let url = join(upload, &format!("{task}/{cid}"))?;
         http::retry(&self.retry, || async {
-            let resp = self
-                .http
-                .get(url.clone())
-                .header(reqwest::header::ACCEPT, "application/json")
-                .send()
-                .await
-                .map_err(|e| Error::from_transport(PROVIDER, e))?;
-            let status = resp.status().as_u16();
-            let bytes = http::read_capped(PROVIDER, resp).await?;
+            let (status, _, bytes) = exchange(self.http.get(url.clone()).header(reqwest::header::ACCEPT, "application/json")).await?;
             api::probe_answer(status, &bytes)
         })
         .await
@@ -165,17 +147,13 @@ impl Api {
                 Some(data) => part.body_from(data.clone()),
                 None => part.body_from_file()?,
             };
-            let resp = self
+            let req = self
                 .http
                 .post(url.clone())
                 .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
                 .header(reqwest::header::CONTENT_LENGTH, part.len)
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| Error::from_transport(PROVIDER, e))?;
-            let status = resp.status().as_u16();
-            let bytes = http::read_capped(PROVIDER, resp).await?;
+                .body(body);
+            let (status, _, bytes) = exchange(req).await?;
             match status {
                 200 | 201 => Ok(()),
                 _ => Err(api::error_for(status, &bytes, "block", None)),
@@ -188,15 +166,7 @@ impl Api {
     pub(super) async fn finish(&self, upload: &Url, task: &str, cids: &[String], path: &str) -> Result<UploadedFile> {
         let url = join(upload, task)?;
         http::retry(&self.retry, || async {
-            let resp = self
-                .http
-                .post(url.clone())
-                .json(cids)
-                .send()
-                .await
-                .map_err(|e| Error::from_transport(PROVIDER, e))?;
-            let status = resp.status().as_u16();
-            let bytes = http::read_capped(PROVIDER, resp).await?;
+            let (status, _, bytes) = exchange(self.http.post(url.clone()).json(cids)).await?;
             match status {
                 200 | 201 => api::decode(200, &bytes, path),
                 _ => Err(api::error_for(status, &bytes, path, None)),
@@ -204,6 +174,14 @@ impl Api {
         })
         .await
     }
+}
+
+/// Sends a request and reads its answer: the status, the `Retry-After` it asked for, and the body (capped).
+async fn exchange(req: reqwest::RequestBuilder) -> Result<(u16, Option<std::time::Duration>, Vec<u8>)> {
+    let resp = req.send().await.map_err(|e| Error::from_transport(PROVIDER, e))?;
+    let status = resp.status().as_u16();
+    let retry_after = http::retry_after(&resp);
+    Ok((status, retry_after, http::read_capped(PROVIDER, resp).await?))
 }
 
 /// What a sign-in that can no longer be refreshed says.
